@@ -1,0 +1,14 @@
+"""The community hub: a replica like every node, that also answers the nodes' pushes and pulls."""
+from menwei.app_base import build_app
+from sync.http_server import bp as sync_bp
+
+from .admin import bp as admin_bp, require_coordinator
+
+
+def create_app(test_config=None, instance_path=None):
+    """Create the hub app."""
+    app = build_app(__name__, "hub", test_config, instance_path)
+    app.register_blueprint(sync_bp)
+    app.register_blueprint(admin_bp)
+    app.before_request(require_coordinator)
+    return app

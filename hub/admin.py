@@ -1,0 +1,73 @@
+"""Coordinator-only parts of the hub: node registration and token revocation, and the API's access check."""
+import hashlib
+import secrets
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from menwei.errors import ApiError
+from menwei.runtime import runtime
+
+bp = Blueprint("hub_admin", __name__, url_prefix="/api/v1")
+
+
+def new_admin_token():
+    """Create a coordinator token, store its hash, and return the token (shown once)."""
+    token = secrets.token_urlsafe(32)
+    with runtime().store.write() as tx:
+        tx.set_state("admin_token_hash", hashlib.sha256(token.encode()).hexdigest())
+    return token
+
+
+def require_coordinator():
+    """Refuse the hub's /api/v1 to anyone without the coordinator token (401) before any view runs."""
+    if not request.path.startswith("/api/"):
+        return None
+    expected = current_app.config.get("ADMIN_TOKEN")
+    stored = runtime().state("admin_token_hash")
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth.startswith("Bearer ") else ""
+    if not given:
+        raise ApiError(401, "coordinator token required (Authorization: Bearer …)")
+    digest = hashlib.sha256(given.encode()).hexdigest()
+    if (expected and secrets.compare_digest(given, expected)) or (stored and secrets.compare_digest(digest, stored)):
+        return None
+    raise ApiError(401, "wrong coordinator token")
+
+
+class AddNode(Schema):
+    """Body of POST /api/v1/nodes."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$",
+                                                              error="lower-case letters, digits and dashes"))
+    compound_id = fields.String(required=True, validate=validate.Length(1, 64))
+    label = fields.String(load_default="", validate=validate.Length(0, 200))
+
+
+@bp.get("/nodes")
+def list_nodes():
+    """List registered nodes with their sync health."""
+    return jsonify({"nodes": runtime().registry.all()})
+
+
+@bp.post("/nodes")
+def add_node():
+    """Register a node for a compound and return its one-time enrolment code."""
+    body = AddNode().load(request.get_json(silent=True) or {})
+    rt = runtime()
+    with rt.store.read() as tx:
+        if not tx.rows("SELECT id FROM compounds WHERE id = ? AND _deleted = ?", (body["compound_id"], False)):
+            raise ApiError(400, f"no compound {body['compound_id']}", fields={"compound_id": "unknown compound"})
+    code = rt.registry.add(body["id"], body["compound_id"], body["label"])
+    return jsonify({"id": body["id"], "code": code}), 201
+
+
+@bp.post("/nodes/<node_id>/revoke")
+def revoke_node(node_id):
+    """Revoke a node's token: it can no longer push or pull."""
+    if not runtime().registry.revoke(node_id):
+        raise ApiError(404, f"no node {node_id}")
+    return jsonify({"id": node_id, "revoked": True})

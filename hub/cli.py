@@ -1,0 +1,127 @@
+"""`menwei hub …`: set up, run and administer the community hub."""
+import os
+
+import click
+
+from menwei.errors import ApiError
+
+
+def hub_app(data_dir):
+    """Create the hub app whose database and instance file live in ``data_dir``."""
+    from . import create_app
+    return create_app(instance_path=os.path.abspath(data_dir))
+
+
+def _compound_id(rt, ref):
+    with rt.store.read() as tx:
+        rows = tx.rows("SELECT id FROM compounds WHERE (id = ? OR name = ?) AND _deleted = ?", (ref, ref, False))
+    if len(rows) != 1:
+        raise click.ClickException(f"no single compound with id or name {ref!r} (found {len(rows)})")
+    return rows[0][0]
+
+
+data_dir_option = click.option("--data-dir", default="menwei-data/hub", show_default=True, envvar="MENWEI_DATA_DIR",
+                               help="Folder holding the hub's database and its menwei.cfg.")
+
+
+@click.group("hub")
+def hub_cli():
+    """Run and administer the community hub."""
+
+
+@hub_cli.command("init")
+@data_dir_option
+def init(data_dir):
+    """Create the hub's database and print a new coordinator token."""
+    from .admin import new_admin_token
+    app = hub_app(data_dir)
+    with app.app_context():
+        token = new_admin_token()
+    click.echo(f"hub database ready in {os.path.abspath(data_dir)}")
+    click.echo(f"coordinator token (shown once, keep it safe): {token}")
+
+
+@hub_cli.command("seed-demo")
+@data_dir_option
+@click.option("--seed", default=2020, show_default=True, help="Random seed of the generated compound.")
+def seed_demo_cmd(data_dir, seed):
+    """Fill the hub with the demo compound (about 1,300 households and 4,500 residents)."""
+    from menwei.runtime import runtime
+    from menwei.seed import seed_demo
+    app = hub_app(data_dir)
+    with app.app_context():
+        cid, counts = seed_demo(runtime().replica, seed)
+    click.echo(f"compound {cid}: " + (", ".join(f"{n} {t}" for t, n in counts.items()) or "already there"))
+
+
+@hub_cli.command("add-node")
+@data_dir_option
+@click.argument("node_id")
+@click.option("--compound", required=True, help="Id or name of the compound the node serves.")
+@click.option("--label", default="", help="Where the node is, e.g. 东门 / east gate.")
+def add_node(data_dir, node_id, compound, label):
+    """Register NODE_ID and print its one-time enrolment code (valid 24 hours)."""
+    from menwei.runtime import runtime
+    from .admin import AddNode
+    errors = AddNode().validate({"id": node_id, "compound_id": "x", "label": label})
+    if errors:
+        raise click.ClickException(f"invalid node id {node_id!r}: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in errors.items()))
+    app = hub_app(data_dir)
+    with app.app_context():
+        rt = runtime()
+        code = rt.registry.add(node_id, _compound_id(rt, compound), label)
+    click.echo(f"node {node_id} registered; enrolment code: {code}")
+    click.echo(f"on the node run: menwei node enroll --hub http://HUB:PORT --code {code}")
+
+
+@hub_cli.command("revoke-node")
+@data_dir_option
+@click.argument("node_id")
+def revoke_node(data_dir, node_id):
+    """Revoke NODE_ID's token so it can no longer sync."""
+    from menwei.runtime import runtime
+    app = hub_app(data_dir)
+    with app.app_context():
+        if not runtime().registry.revoke(node_id):
+            raise click.ClickException(f"no node {node_id}")
+    click.echo(f"node {node_id} revoked")
+
+
+@hub_cli.command("nodes")
+@data_dir_option
+def list_nodes(data_dir):
+    """List registered nodes and their sync health."""
+    from menwei.runtime import runtime
+    app = hub_app(data_dir)
+    with app.app_context():
+        nodes = runtime().registry.all()
+    if not nodes:
+        click.echo("no nodes registered")
+    for n in nodes:
+        state = "revoked" if n["revoked"] else ("never synced" if not n["last_seen_ms"] else "ok")
+        skew = "" if n["skew_ms"] is None else f" skew {n['skew_ms'] / 1000:+.1f}s"
+        click.echo(f"{n['id']:20} {state}{skew} pending {n['pending'] or 0}"
+                   + (f" error: {n['last_error']}" if n["last_error"] else ""))
+
+
+@hub_cli.command("run")
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+def run(data_dir, host, port, threads):
+    """Serve the hub (waitress; use gunicorn for several processes)."""
+    from menwei.serve import make_server
+    app = hub_app(data_dir)
+    server = make_server(app, host, port, threads)
+    click.echo(f"hub serving on http://{host}:{port}/ (data in {os.path.abspath(data_dir)})")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+__all__ = ["hub_cli", "ApiError"]

@@ -1,0 +1,265 @@
+"""The JSON API under /api/v1 that hub and node share: replicated rows, conflicts and sync status."""
+import json
+import uuid
+
+from flask import Blueprint, jsonify, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
+
+from sync.tables import DELETED
+
+from .errors import ApiError
+from .privacy import mask_row
+from .runtime import runtime
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+_SCHEMAS = {}
+
+
+def _table(name):
+    cat = runtime().catalog
+    if name not in cat:
+        raise ApiError(404, f"no table {name!r}")
+    return cat[name]
+
+
+def _schema(table):
+    """A marshmallow schema for writes to ``table``, built from its declaration."""
+    if table.name not in _SCHEMAS:
+        attrs = {f.name: fields.Raw(allow_none=not f.required) for f in table.fields}
+        attrs["id"] = fields.String()
+
+        def check(self, data, **_kw):
+            errors = table.check_data({k: v for k, v in data.items() if k != "id"}, creating=False)
+            if errors:
+                raise ValidationError(errors)
+
+        attrs["check"] = validates_schema(check)
+        attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
+        _SCHEMAS[table.name] = type(f"{table.name.title()}Write", (Schema,), attrs)()
+    return _SCHEMAS[table.name]
+
+
+def _body(table):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return _schema(table).load(data)
+
+
+def _columns(table):
+    cols = ["id"] + list(table.field_names)
+    return cols + (["_hlc", "_origin"] if table.append_only else [DELETED])
+
+
+def _decode(table, cols, r):
+    row = dict(zip(cols, r))
+    for f in table.fields:
+        v = row.get(f.name)
+        if v is not None and f.type == "bool":
+            row[f.name] = bool(v)
+        elif v is not None and f.type == "json":
+            row[f.name] = json.loads(v)
+    if DELETED in row:
+        row[DELETED] = bool(row[DELETED])
+    return row
+
+
+def fetch_rows(table, where=(), params=(), limit=100, after=None, include_deleted=False):
+    """Read rows of a replicated table as dicts, by id, unmasked (callers mask for display)."""
+    cols = _columns(table)
+    clauses, args = list(where), list(params)
+    if not table.append_only and not include_deleted:
+        clauses.append(f"{DELETED} = ?")
+        args.append(False)
+    if after:
+        clauses.append("id > ?")
+        args.append(after)
+    sql = f"SELECT {', '.join(cols)} FROM {table.name}"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY id LIMIT ?"
+    args.append(limit)
+    with runtime().store.read() as tx:
+        return [_decode(table, cols, r) for r in tx.rows(sql, args)]
+
+
+def _scoped(table, data, row_id, creating):
+    """At a node, keep writes inside the node's own compound (the hub may write anywhere)."""
+    rt = runtime()
+    if rt.role == "hub":
+        return data
+    own = rt.compound_id
+    if table.scope is None:
+        raise ApiError(403, f"{table.name} is shared reference data; change it at the hub")
+    if table.scope == "id":
+        if creating or row_id != own:
+            raise ApiError(403, "a node can only change its own compound")
+        return data
+    if creating and data.get(table.scope) is None:
+        data[table.scope] = own
+    elif table.scope in data and data[table.scope] != own:
+        raise ApiError(403, f"this node serves compound {own}; it cannot write rows of another",
+                       fields={table.scope: "not this node's compound"})
+    return data
+
+
+@bp.get("/tables")
+def list_tables():
+    """Describe the replicated tables and their fields."""
+    cat = runtime().catalog
+    return jsonify({"schema_version": cat.schema_version, "tables": [
+        {"name": t.name, "append_only": t.append_only, "scope": t.scope,
+         "fields": [{"name": f.name, "type": f.type, "required": f.required, "pii": f.pii} for f in t.fields]}
+        for t in cat]})
+
+
+@bp.get("/rows/<name>")
+def list_rows(name):
+    """List a table's rows by id (personal data masked); filter with ?field=value, page with ?after=ID."""
+    table = _table(name)
+    where, params = [], []
+    for key, value in request.args.items():
+        if key in ("after", "limit"):
+            continue
+        f = table.by_name.get(key)
+        if f is None or f.pii:
+            raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
+        where.append(f"{key} = ?")
+        params.append(value)
+    try:
+        limit = min(int(request.args.get("limit", 100)), 1000)
+    except ValueError:
+        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    rows = fetch_rows(table, where, params, limit, request.args.get("after"))
+    return jsonify({"rows": [mask_row(table, r) for r in rows], "count": len(rows)})
+
+
+@bp.get("/rows/<name>/<row_id>")
+def get_row(name, row_id):
+    """Return one row (personal data masked)."""
+    table = _table(name)
+    rows = fetch_rows(table, ["id = ?"], [row_id], 1)
+    if not rows:
+        raise ApiError(404, f"no {name} with id {row_id}")
+    return jsonify(mask_row(table, rows[0]))
+
+
+@bp.post("/rows/<name>")
+def create_row(name):
+    """Create a row; its UUID is made here unless the client sends one."""
+    table = _table(name)
+    data = _body(table)
+    row_id = data.pop("id", None) or str(uuid.uuid4())
+    _scoped(table, data, row_id, creating=True)
+    ch = runtime().replica.write([(name, row_id, data)], create=True)[0]
+    return jsonify({"id": row_id, "hlc": ch["hlc"]}), 201
+
+
+@bp.patch("/rows/<name>/<row_id>")
+def update_row(name, row_id):
+    """Change some fields of a row; each changed field gets a new stamp."""
+    table = _table(name)
+    if table.append_only:
+        raise ApiError(405, f"{name} rows are never changed once written")
+    data = _body(table)
+    data.pop("id", None)
+    if not data:
+        raise ApiError(400, "nothing to change")
+    _scoped(table, data, row_id, creating=False)
+    ch = runtime().replica.update(name, row_id, data)
+    return jsonify({"id": row_id, "hlc": ch["hlc"]})
+
+
+@bp.delete("/rows/<name>/<row_id>")
+def delete_row(name, row_id):
+    """Delete a row with a tombstone that replicates like any write."""
+    table = _table(name)
+    if table.append_only:
+        raise ApiError(405, f"{name} rows are never deleted")
+    _scoped(table, {}, row_id, creating=False)
+    ch = runtime().replica.delete(name, row_id)
+    return jsonify({"id": row_id, "hlc": ch["hlc"], "deleted": True})
+
+
+class ResolveRequest(Schema):
+    """Body of POST /api/v1/conflicts/<id>/resolve."""
+
+    class Meta:
+        unknown = RAISE
+
+    keep = fields.String(required=True, validate=lambda v: v in ("winner", "loser"))
+    by = fields.String(load_default=None)
+
+
+_CONFLICT_COLS = ("id", "detected_hlc", "tbl", "row_id", "field", "winner_value", "winner_hlc", "winner_origin",
+                  "loser_value", "loser_hlc", "loser_origin", "status", "resolved_by", "resolved_hlc", "resolution")
+
+
+def _conflict_dict(r):
+    d = dict(zip(_CONFLICT_COLS, r))
+    d["table"] = d.pop("tbl")
+    for k in ("winner_value", "loser_value", "resolution"):
+        if d[k] is not None:
+            d[k] = json.loads(d[k])
+    table = runtime().catalog[d["table"]]
+    f = table.by_name.get(d["field"])
+    if f is not None and f.pii:
+        masked = mask_row(table, {d["field"]: d["winner_value"]})[d["field"]], \
+            mask_row(table, {d["field"]: d["loser_value"]})[d["field"]]
+        d["winner_value"], d["loser_value"] = masked
+    return d
+
+
+@bp.get("/conflicts")
+def list_conflicts():
+    """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
+    status = request.args.get("status")
+    if status not in (None, "open", "resolved"):
+        raise ApiError(400, "status must be open or resolved", fields={"status": "open or resolved"})
+    sql = f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts"
+    args = []
+    if status:
+        sql += " WHERE status = ?"
+        args.append(status)
+    with runtime().store.read() as tx:
+        rows = tx.rows(sql + " ORDER BY id", args)
+    return jsonify({"conflicts": [_conflict_dict(r) for r in rows], "count": len(rows)})
+
+
+@bp.post("/conflicts/<int:conflict_id>/resolve")
+def resolve_conflict(conflict_id):
+    """Resolve a conflict by writing the chosen value anew, so the choice reaches every replica."""
+    body = ResolveRequest().load(request.get_json(silent=True) or {})
+    rt = runtime()
+    with rt.store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE id = ?", (conflict_id,))
+    if not rows:
+        raise ApiError(404, f"no conflict {conflict_id}")
+    c = dict(zip(_CONFLICT_COLS, rows[0]))
+    if c["status"] == "resolved":
+        raise ApiError(409, f"conflict {conflict_id} is already resolved")
+    value = json.loads(c[f"{body['keep']}_value"])
+    ch = rt.replica.write([(c["tbl"], c["row_id"], {c["field"]: value})])[0]
+    with rt.store.write() as tx:
+        tx.execute("UPDATE sync_conflicts SET status = 'resolved', resolved_by = ?, resolved_hlc = ?, "
+                   "resolution = ? WHERE id = ?",
+                   (body["by"] or rt.replica.id, ch["hlc"], json.dumps(body["keep"]), conflict_id))
+    return jsonify({"id": conflict_id, "status": "resolved", "kept": body["keep"], "hlc": ch["hlc"]})
+
+
+@bp.get("/sync/status")
+def sync_status():
+    """Report this replica's sync health: last success, pending changes, last error, clock skew, schema."""
+    rt = runtime()
+    out = {"role": rt.role, "schema_version": rt.catalog.schema_version, "enrolled": rt.enrolled}
+    if rt.role == "hub":
+        out["replica_id"] = rt.replica.id
+        out["nodes"] = rt.registry.all()
+        return jsonify(out)
+    if rt.enrolled:
+        rep = rt.replica
+        status = rt.state("sync_status", {})
+        out.update(status)
+        out.update(replica_id=rep.id, compound_id=rt.compound_id, hub_url=rt.state("hub_url"),
+                   pending=rep.own_seq() - rt.state("pushed_seq", 0), cursor=rt.state("cursor", 0))
+    return jsonify(out)

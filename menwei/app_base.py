@@ -1,0 +1,28 @@
+"""The part of the app factory a hub and a node share: config, database, replica, errors, API."""
+import logging
+
+from flask import Flask
+
+from sync.sql_store import configure_sqlite
+
+from .config import load_config
+from .db import db
+from .errors import register_error_handlers
+from .runtime import Runtime
+
+
+def build_app(import_name, role, test_config=None, instance_path=None):
+    """Create a Flask app for ``role`` ("hub" or "node") with its database ready and the shared API mounted."""
+    app = Flask(import_name, instance_relative_config=True, instance_path=instance_path)
+    load_config(app, role, test_config)
+    app.json.ensure_ascii = False  # Chinese names stay readable in API answers
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
+        db.create_all()
+        app.extensions["menwei"] = Runtime(app, db.engine)
+    register_error_handlers(app)
+    from .api import bp as api_bp
+    app.register_blueprint(api_bp)
+    logging.getLogger("menwei").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,56 @@
+"""Configuration, read in one place: defaults, then the instance file, then MENWEI_* environment variables.
+
+| key | default | meaning |
+| --- | --- | --- |
+| DATABASE_URL | sqlite:///<instance>/<role>.db | SQLAlchemy URL of this replica's database |
+| HUB_ID | hub | the hub's replica id |
+| SKEW_BOUND_S | 300 | a change stamped further ahead of the hub's clock is refused |
+| MAX_BATCH | 10000 | most changes one push may carry (more: HTTP 413) |
+| MAX_BODY_MB | 64 | largest request body, compressed or not (more: HTTP 413) |
+| PUSH_BATCH | 5000 | changes a node sends per push request |
+| PULL_LIMIT | 5000 | changes a node asks for per pull request |
+| SYNC_INTERVAL_S | 5 | seconds between background syncs while the hub answers |
+| SYNC_BACKOFF_MAX_S | 300 | longest wait between retries while it does not |
+| SYNC_TIMEOUT_S | 60 | HTTP timeout of one sync request |
+| SQLITE_SYNCHRONOUS | FULL | SQLite's synchronous pragma (FULL: an answered write survives power loss) |
+| SECRET_KEY | random per start | signs sessions |
+"""
+import os
+import secrets
+
+DEFAULTS = {
+    "HUB_ID": "hub",
+    "SKEW_BOUND_S": 300,
+    "MAX_BATCH": 10_000,
+    "MAX_BODY_MB": 64,
+    "PUSH_BATCH": 5000,
+    "PULL_LIMIT": 5000,
+    "SYNC_INTERVAL_S": 5.0,
+    "SYNC_BACKOFF_MAX_S": 300.0,
+    "SYNC_TIMEOUT_S": 60.0,
+    "SQLITE_SYNCHRONOUS": "FULL",
+}
+_INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT"}
+_FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S"}
+ENV_PREFIX = "MENWEI_"
+
+
+def load_config(app, role, test_config=None):
+    """Fill ``app.config`` for a hub or node: defaults, instance file ``menwei.cfg``, env, test overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["ROLE"] = role
+    if test_config is None:
+        app.config.from_pyfile("menwei.cfg", silent=True)
+        for key, value in os.environ.items():
+            if key.startswith(ENV_PREFIX):
+                name = key[len(ENV_PREFIX):]
+                app.config[name] = int(value) if name in _INTS else float(value) if name in _FLOATS else value
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, f"{role}.db")
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault("SECRET_KEY", secrets.token_hex(32))
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_MB"] * 1024 * 1024
+    return app.config

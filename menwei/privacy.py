@@ -1,0 +1,31 @@
+"""Masking of personal data (ID-card numbers, phones) for pages and API answers."""
+
+
+def mask_id_number(value):
+    """Show the region and the last four characters of an ID number: ``3605**********1234``."""
+    if not value:
+        return value
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value):
+    """Show the first three and last four digits of a phone: ``138****5678``."""
+    if not value:
+        return value
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+MASKS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
+def mask_row(table, row):
+    """Return a copy of ``row`` with every personal-data field of ``table`` masked."""
+    out = dict(row)
+    for f in table.fields:
+        if f.pii and out.get(f.name):
+            out[f.name] = MASKS.get(f.name, mask_phone)(out[f.name])
+    return out

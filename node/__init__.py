@@ -1,0 +1,29 @@
+"""The gate node: a Flask app on a gate laptop with its own SQLite database, syncing with the hub when it can."""
+from flask import Blueprint, jsonify
+
+from menwei.app_base import build_app
+from menwei.runtime import runtime
+from sync.http_client import SyncFailed
+
+from menwei.errors import ApiError
+
+node_api = Blueprint("node_api", __name__, url_prefix="/api/v1")
+
+
+@node_api.post("/sync/run")
+def sync_now():
+    """Run one sync round now and report its outcome."""
+    client = runtime().sync_client()
+    try:
+        st = client.sync_once()
+    except SyncFailed as e:
+        raise ApiError(502, f"sync failed: {e}", code=e.code or "sync_failed") from None
+    return jsonify({"ok": True, "pending": st.pending, "skew_ms": st.skew_ms,
+                    "last_success_ms": st.last_success_ms})
+
+
+def create_app(test_config=None, instance_path=None):
+    """Create the gate node app."""
+    app = build_app(__name__, "node", test_config, instance_path)
+    app.register_blueprint(node_api)
+    return app

@@ -1,0 +1,126 @@
+"""`menwei node …`: enrol, run and sync a gate node."""
+import os
+import time
+
+import click
+import requests
+
+
+def node_app(data_dir):
+    """Create the node app whose database and instance file live in ``data_dir``."""
+    from . import create_app
+    return create_app(instance_path=os.path.abspath(data_dir))
+
+
+data_dir_option = click.option("--data-dir", default="menwei-data/node", show_default=True,
+                               envvar="MENWEI_DATA_DIR", help="Folder holding the node's database and menwei.cfg.")
+
+
+@click.group("node")
+def node_cli():
+    """Run and sync a gate or building node."""
+
+
+def enroll_node(app, hub_url, code):
+    """Exchange an enrolment code at the hub and store the node's identity; return the hub's answer."""
+    from menwei.runtime import runtime
+    try:
+        resp = requests.post(hub_url.rstrip("/") + "/sync/v1/enroll", json={"code": code}, timeout=30)
+    except requests.RequestException as e:
+        raise click.ClickException(f"cannot reach the hub at {hub_url}: {type(e).__name__}") from None
+    try:
+        body = resp.json()
+    except ValueError:
+        raise click.ClickException(f"{hub_url} did not answer like a Menwei hub (HTTP {resp.status_code})") from None
+    if resp.status_code != 200:
+        raise click.ClickException(f"enrolment refused: {body.get('error', resp.status_code)}")
+    with app.app_context():
+        runtime().save_enrolment(hub_url, body)
+    return body
+
+
+@node_cli.command("enroll")
+@data_dir_option
+@click.option("--hub", "hub_url", required=True, help="The hub's URL, e.g. http://192.168.1.10:8700.")
+@click.option("--code", required=True, help="The one-time code from `menwei hub add-node`.")
+def enroll(data_dir, hub_url, code):
+    """Enrol this node with the hub using a one-time code."""
+    from menwei.errors import ApiError
+    app = node_app(data_dir)
+    try:
+        body = enroll_node(app, hub_url, code)
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"enrolled as node {body['node_id']} of compound {body['compound_id']}")
+
+
+@node_cli.command("sync")
+@data_dir_option
+@click.option("--once", is_flag=True, required=True, help="Run one full sync round (push, then pull) and exit.")
+def sync(data_dir, once):
+    """Sync with the hub now; exit non-zero if the round fails."""
+    from menwei.errors import ApiError
+    from menwei.runtime import runtime
+    from sync.http_client import SyncFailed
+    app = node_app(data_dir)
+    with app.app_context():
+        try:
+            client = runtime().sync_client()
+            before = client.pending()
+            t0 = time.perf_counter()
+            st = client.sync_once()
+        except ApiError as e:
+            raise click.ClickException(e.message) from None
+        except SyncFailed as e:
+            raise click.ClickException(f"sync failed: {e} ({client.pending()} changes still queued)") from None
+    click.echo(f"synced in {time.perf_counter() - t0:.2f}s: pushed {before - st.pending}, "
+               f"pending {st.pending}, clock skew {(st.skew_ms or 0) / 1000:+.1f}s")
+
+
+@node_cli.command("status")
+@data_dir_option
+def status(data_dir):
+    """Show this node's enrolment and sync health."""
+    from menwei.runtime import runtime
+    app = node_app(data_dir)
+    with app.app_context():
+        rt = runtime()
+        if not rt.enrolled:
+            raise click.ClickException("not enrolled: run `menwei node enroll --hub URL --code CODE`")
+        st = rt.state("sync_status", {})
+        pending = rt.replica.own_seq() - rt.state("pushed_seq", 0)
+        click.echo(f"node {rt.replica.id} of compound {rt.compound_id}, hub {rt.state('hub_url')}")
+        click.echo(f"pending {pending}; last success {st.get('last_success_ms')}; "
+                   f"last error {st.get('last_error') or '-'}; skew {st.get('skew_ms')} ms")
+
+
+@node_cli.command("run")
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8701, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-sync", is_flag=True, help="Do not sync in the background (offline on purpose).")
+def run(data_dir, host, port, no_sync):
+    """Serve the node's desk and API, syncing with the hub in the background."""
+    from menwei.runtime import runtime
+    from menwei.serve import make_server
+    from sync.http_client import BackgroundSync
+    app = node_app(data_dir)
+    syncer = None
+    with app.app_context():
+        rt = runtime()
+        if rt.enrolled and not no_sync:
+            syncer = BackgroundSync(rt.sync_client(), app.config["SYNC_INTERVAL_S"],
+                                    app.config["SYNC_BACKOFF_MAX_S"]).start()
+            app.extensions["menwei_syncer"] = syncer
+        elif not rt.enrolled:
+            click.echo("not enrolled: serving offline; run `menwei node enroll` to sync", err=True)
+    server = make_server(app, host, port)
+    click.echo(f"node serving on http://{host}:{port}/ (data in {os.path.abspath(data_dir)})")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        if syncer:
+            syncer.stop()

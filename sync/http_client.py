@@ -1,0 +1,218 @@
+"""HTTP adapter of a node's sync role: push the outbox, pull the hub's changes, in the background too."""
+import gzip
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import requests
+from marshmallow import ValidationError
+
+from .wire import PushResponse, pull_response_schema
+
+log = logging.getLogger("menwei.sync")
+
+
+class SyncFailed(Exception):
+    """A sync round could not complete; the message says why and what to do."""
+
+    def __init__(self, message, code=None, status=None):
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+@dataclass
+class SyncStatus:
+    """What a node knows about its sync with the hub."""
+
+    last_success_ms: int | None = None
+    last_attempt_ms: int | None = None
+    last_error: str | None = None
+    last_error_code: str | None = None
+    skew_ms: int | None = None
+    skew_alarm: bool = False
+    pending: int = 0
+    pushed: int = 0
+    pulled: int = 0
+    rounds: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class SyncClient:
+    """Pushes a replica's own changes to the hub and pulls everyone else's."""
+
+    def __init__(self, replica, hub_url, token, schema_version, push_batch=5000, pull_limit=5000,
+                 timeout=60.0, max_batch=10_000, skew_bound_ms=300_000, session=None):
+        self.replica, self.hub_url, self.token = replica, hub_url.rstrip("/"), token
+        self.schema_version, self.push_batch, self.pull_limit = schema_version, push_batch, pull_limit
+        self.timeout, self.skew_bound_ms = timeout, skew_bound_ms
+        self.http = session or requests.Session()
+        self.pull_schema = pull_response_schema(replica.catalog, max(max_batch, pull_limit))
+        self.status = SyncStatus(**replica.get_state("sync_status", {}))
+        self._lock = threading.Lock()
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.token}", "Accept-Encoding": "gzip"}
+
+    def _check(self, resp):
+        if resp.status_code == 200:
+            try:
+                return resp.json()
+            except ValueError:
+                raise SyncFailed("the hub's answer is not JSON", "bad_answer", 200) from None
+        try:
+            body = resp.json()
+            msg, code = body.get("error", resp.reason), body.get("code")
+        except ValueError:
+            msg, code = f"HTTP {resp.status_code} {resp.reason}", None
+        raise SyncFailed(msg, code, resp.status_code)
+
+    def pending(self):
+        """Return how many of this replica's changes the hub has not acknowledged."""
+        return self.replica.own_seq() - self.replica.get_state("pushed_seq", 0)
+
+    def push(self):
+        """Send the outbox in batches until it is empty; return how many changes the hub accepted."""
+        sent = 0
+        while True:
+            acked = self.replica.get_state("pushed_seq", 0)
+            batch = self.replica.outbox(acked, self.push_batch)
+            if not batch:
+                return sent
+            body = json.dumps({"node_id": self.replica.id, "schema_version": self.schema_version,
+                               "clock_ms": self.replica.clock.wall(), "pending": self.pending(),
+                               "changes": batch}, ensure_ascii=False, separators=(",", ":")).encode()
+            resp = self.http.post(self.hub_url + "/sync/v1/push", data=gzip.compress(body, compresslevel=1),
+                                  headers={**self._headers(), "Content-Type": "application/json",
+                                           "Content-Encoding": "gzip"}, timeout=self.timeout)
+            try:
+                ans = PushResponse().load(self._check(resp))
+            except SyncFailed as e:
+                if e.code == "sequence_gap":
+                    # The hub lacks changes we think it acknowledged (it was restored?): resend from there.
+                    expected = resp.json().get("expected_seq", 1)
+                    if expected - 1 < acked:
+                        self.replica.set_state("pushed_seq", expected - 1)
+                        continue
+                raise
+            except ValidationError as e:
+                raise SyncFailed(f"the hub's push answer is malformed: {e.messages}", "bad_answer") from None
+            self.status.skew_ms = ans["skew_ms"]
+            self.replica.set_state("pushed_seq", ans["acked_seq"])
+            sent += ans["applied"]
+
+    def pull(self):
+        """Fetch and merge the hub's changes until none are left; return how many were new."""
+        got = 0
+        while True:
+            cursor = self.replica.get_state("cursor", 0)
+            resp = self.http.get(self.hub_url + "/sync/v1/pull", headers=self._headers(), timeout=self.timeout,
+                                 params={"cursor": cursor, "limit": self.pull_limit,
+                                         "schema_version": self.schema_version,
+                                         "clock_ms": self.replica.clock.wall(), "pending": self.pending()})
+            try:
+                page = self.pull_schema.load(self._check(resp))
+            except ValidationError as e:
+                raise SyncFailed(f"the hub sent changes this node cannot read: {_first(e.messages)}",
+                                 "bad_answer") from None
+            self.status.skew_ms = self.replica.clock.wall() - page["hub_clock_ms"]
+            result = self.replica.apply_remote(page["changes"], state={"cursor": page["cursor"]})
+            got += result.applied
+            if not page["more"]:
+                return got
+
+    def sync_once(self):
+        """Run one full round (push, then pull) and record the outcome; raise SyncFailed on failure."""
+        with self._lock:
+            st = self.status
+            st.last_attempt_ms = self.replica.clock.wall()
+            st.rounds += 1
+            push_error = None
+            try:
+                try:
+                    st.pushed += self.push()
+                except SyncFailed as e:
+                    if e.code not in ("clock_skew",):
+                        raise
+                    push_error = e  # our changes stay queued; still take in everyone else's
+                st.pulled += self.pull()
+                if push_error:
+                    raise push_error
+            except requests.RequestException as e:
+                self._failed(SyncFailed(f"hub unreachable: {type(e).__name__}", "unreachable"))
+                raise self._last from None
+            except SyncFailed as e:
+                self._failed(e)
+                raise
+            st.last_success_ms = self.replica.clock.wall()
+            st.last_error = st.last_error_code = None
+            st.skew_alarm = st.skew_ms is not None and abs(st.skew_ms) > self.skew_bound_ms
+            st.pending = self.pending()
+            self._save()
+            return st
+
+    def _failed(self, e):
+        self._last = e
+        st = self.status
+        st.last_error, st.last_error_code = str(e), e.code
+        st.skew_alarm = e.code == "clock_skew" or (st.skew_ms is not None and abs(st.skew_ms) > self.skew_bound_ms)
+        st.pending = self.pending()
+        log.warning("sync failed: %s", e)
+        self._save()
+
+    def _save(self):
+        self.replica.set_state("sync_status", {k: v for k, v in asdict(self.status).items()})
+
+
+def _first(messages):
+    text = json.dumps(messages, ensure_ascii=False)
+    return text[:300]
+
+
+class BackgroundSync:
+    """Syncs every few seconds while the hub answers, backing off exponentially with jitter while it doesn't."""
+
+    def __init__(self, client, interval_s=5.0, backoff_max_s=300.0, rng=None):
+        self.client, self.interval_s, self.backoff_max_s = client, interval_s, backoff_max_s
+        self.rng = rng or random.Random()
+        self.failures = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="menwei-sync", daemon=True)
+
+    def start(self):
+        """Start the background thread."""
+        self.thread.start()
+        return self
+
+    def stop(self, timeout=10):
+        """Ask the thread to stop and wait for the current round to finish."""
+        self._stop.set()
+        self._wake.set()
+        self.thread.join(timeout)
+
+    def poke(self):
+        """Sync now instead of waiting for the next round."""
+        self._wake.set()
+
+    def next_delay(self):
+        """Seconds to wait before the next round, given consecutive failures so far."""
+        if self.failures == 0:
+            return self.interval_s
+        cap = min(self.backoff_max_s, self.interval_s * 2 ** min(self.failures, 16))
+        return self.rng.uniform(self.interval_s, cap)  # full jitter: gates don't retry in lockstep
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.client.sync_once()
+                self.failures = 0
+            except SyncFailed:
+                self.failures += 1
+            except Exception:  # a bug must not kill the gate's sync for good; it is logged and retried
+                log.exception("unexpected error during sync")
+                self.failures += 1
+            self._wake.wait(self.next_delay())
+            self._wake.clear()

@@ -1,0 +1,160 @@
+"""HTTP adapter of the hub's sync role: POST /sync/v1/enroll, POST /sync/v1/push, GET /sync/v1/pull.
+
+Thin: it authenticates, decodes and validates, then hands the batch to the shared Replica.
+"""
+import gzip
+import json
+import zlib
+
+from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
+
+from .changelog import SequenceGap
+from .clock import ClockSkewError
+from .replica import ScopeError
+from .wire import EnrollRequest, PullQuery, push_request_schema
+
+bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
+
+
+class SyncError(Exception):
+    """A refused sync request: HTTP status, message, optional machine-readable code and details."""
+
+    def __init__(self, status, message, code=None, **extra):
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra
+
+
+@bp.errorhandler(SyncError)
+def _sync_error(e):
+    body = {"error": e.message, "status": e.status}
+    if e.code:
+        body["code"] = e.code
+    body.update(e.extra)
+    return Response(json.dumps(body, ensure_ascii=False), e.status, mimetype="application/json")
+
+
+def _ctx():
+    return current_app.extensions["menwei"]
+
+
+def _node():
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer ") or not auth[7:].strip():
+        raise SyncError(401, "missing node token (Authorization: Bearer …)", "no_token")
+    node = _ctx().registry.by_token(auth[7:].strip())
+    if node is None:
+        raise SyncError(401, "unknown node token", "bad_token")
+    if node["revoked"]:
+        raise SyncError(403, f"the token of node {node['id']} has been revoked", "revoked")
+    return node
+
+
+def _json_body():
+    raw = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        try:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = d.decompress(raw, limit + 1)
+            if len(raw) > limit or d.unconsumed_tail:
+                raise SyncError(413, "request body too large once decompressed", "too_large")
+        except zlib.error:
+            raise SyncError(400, "body is not valid gzip", "bad_gzip") from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise SyncError(400, "body is not valid JSON", "bad_json") from None
+    if not isinstance(body, dict):
+        raise SyncError(400, "body must be a JSON object", "bad_json")
+    return body
+
+
+def _respond(text):
+    data = text.encode()
+    resp = Response(data, 200, mimetype="application/json")
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(data) > 1024:
+        resp.set_data(gzip.compress(data, compresslevel=1))
+        resp.headers["Content-Encoding"] = "gzip"
+    return resp
+
+
+def _check_schema(ctx, node, version, kind, clock_ms, pending):
+    if version != ctx.catalog.schema_version:
+        msg = (f"schema version {version} does not match the hub's {ctx.catalog.schema_version}: "
+               "upgrade Menwei on this node (changes stay queued)")
+        ctx.registry.record_contact(node["id"], kind, clock_ms, version, pending, msg)
+        raise SyncError(409, msg, "schema_mismatch", hub_schema_version=ctx.catalog.schema_version)
+
+
+@bp.post("/enroll")
+def enroll():
+    """Exchange a one-time enrolment code for the node's own token."""
+    try:
+        body = EnrollRequest().load(_json_body())
+    except ValidationError as e:
+        raise SyncError(400, "invalid enrolment request", "invalid", fields=e.messages) from None
+    ctx = _ctx()
+    got = ctx.registry.enroll(body["code"], body["node_id"])
+    if got is None:
+        raise SyncError(403, "invalid, used or expired enrolment code", "bad_code")
+    token, node = got
+    return _respond(json.dumps({"token": token, "node_id": node["id"], "compound_id": node["compound_id"],
+                                "hub_id": ctx.replica.id, "schema_version": ctx.catalog.schema_version}))
+
+
+@bp.post("/push")
+def push():
+    """Apply a node's batch atomically; a batch already applied is acknowledged again and changes nothing."""
+    node = _node()
+    ctx = _ctx()
+    body = _json_body()
+    changes = body.get("changes")
+    max_batch = current_app.config["MAX_BATCH"]
+    if isinstance(changes, list) and len(changes) > max_batch:
+        raise SyncError(413, f"at most {max_batch} changes in one push, got {len(changes)}", "batch_too_large")
+    try:
+        body = push_request_schema(ctx.catalog, max_batch).load(body)
+    except ValidationError as e:
+        first = next(iter(e.messages), "body")
+        raise SyncError(400, f"invalid push: problem in {first!r}", "invalid", fields=e.messages) from None
+    if body["node_id"] != node["id"]:
+        raise SyncError(403, f"this token belongs to {node['id']}; it cannot push as {body['node_id']}",
+                        "wrong_origin")
+    _check_schema(ctx, node, body["schema_version"], "push", body["clock_ms"], body["pending"])
+    bound = current_app.config["SKEW_BOUND_S"] * 1000
+    try:
+        result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
+                                          skew_bound_ms=bound, allowed_scope=node["compound_id"])
+    except ClockSkewError as e:
+        msg = f"refused: {e}"
+        skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
+                                           body["pending"], msg)
+        raise SyncError(409, msg, "clock_skew", skew_ms=skew, bound_ms=bound) from None
+    except SequenceGap as e:
+        raise SyncError(409, str(e), "sequence_gap", expected_seq=e.expected) from None
+    except ScopeError as e:
+        raise SyncError(403, str(e), "out_of_scope") from None
+    skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
+                                       body["pending"])
+    return _respond(json.dumps({
+        "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
+        "duplicates": result.duplicates, "conflicts": result.conflicts,
+        "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
+
+
+@bp.get("/pull")
+def pull():
+    """Return, in order, the changes in the node's scope after its cursor, its own excepted."""
+    node = _node()
+    ctx = _ctx()
+    try:
+        q = PullQuery().load(request.args)
+    except ValidationError as e:
+        first = next(iter(e.messages), "query")
+        raise SyncError(400, f"invalid pull: problem in {first!r}", "invalid", fields=e.messages) from None
+    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
+    frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
+    return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
+                    f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')

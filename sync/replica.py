@@ -1,0 +1,217 @@
+"""A replica: local writes stamped by its clock, remote changes merged, and the log both feed.
+
+The same class serves a gate node and the hub; the hub merely also answers pushes and pulls.
+It takes its store and clock as parameters and imports no web or database framework.
+"""
+import json
+from dataclasses import dataclass
+
+from .changelog import fresh_changes, next_cursor
+from .clock import ClockSkewError  # noqa: F401  (re-exported for callers)
+from .merge import merge_batch
+from .tables import DELETED
+
+
+class WriteError(Exception):
+    """A local write was refused; ``status`` is the HTTP status it maps to, ``errors`` names fields."""
+
+    def __init__(self, message, status=400, errors=None):
+        super().__init__(message)
+        self.status, self.errors = status, errors or {}
+
+
+class ScopeError(Exception):
+    """A node tried to write rows outside its own compound."""
+
+
+@dataclass
+class ApplyResult:
+    """What merging a batch of remote changes did."""
+
+    applied: int
+    duplicates: int
+    conflicts: int
+    seen: dict
+
+
+class Replica:
+    """One replica's view of the replicated data."""
+
+    def __init__(self, store, catalog, replica_id, clock):
+        self.store, self.catalog, self.id, self.clock = store, catalog, replica_id, clock
+        with store.read() as tx:
+            clock.observe(tx.max_hlc())  # stamps stay monotonic across restarts and clock jumps
+
+    # -- local writes ----------------------------------------------------------------------
+    def insert(self, table, row_id, data):
+        """Create one row; return its change."""
+        return self.write([(table, row_id, data)], create=True)[0]
+
+    def update(self, table, row_id, data):
+        """Change fields of an existing, undeleted row; return its change."""
+        return self.write([(table, row_id, data)], create=False)[0]
+
+    def delete(self, table, row_id):
+        """Delete a row with a tombstone; return its change."""
+        return self.write([(table, row_id, {DELETED: True})], create=False)[0]
+
+    def write(self, writes, create=None):
+        """Apply local writes [(table, id, data)] in one transaction and log one change each.
+
+        ``create`` True requires each row to be new, False requires it to exist (and not be
+        deleted), None accepts either. Raises WriteError, leaving nothing written.
+        """
+        with self.store.write() as tx:
+            own = tx.seen_origins().get(self.id, 0)
+            rows = self._load(tx, writes)
+            appended_ids = {}
+            for tname, _, _ in writes:
+                if self.catalog[tname].append_only and tname not in appended_ids:
+                    ids = [rid for t, rid, _ in writes if t == tname]
+                    appended_ids[tname] = tx.existing_ids(tname, ids)
+            first = self.clock.reserve(len(writes))
+            changes = []
+            for i, (tname, row_id, data) in enumerate(writes):
+                table = self.catalog[tname]
+                existing = None if table.append_only else rows.get(tname, {}).get(row_id)
+                exists = (row_id in appended_ids[tname]) if table.append_only else (
+                    existing is not None and not existing[0].get(DELETED, False))
+                self._check_write(table, row_id, data, existing, exists, create)
+                prev = None
+                if existing is not None:
+                    prev = {k: existing[1][k] for k in data if k in existing[1]} or None
+                ch = {"origin": self.id, "seq": own + i + 1, "hlc": first + i, "table": tname,
+                      "id": row_id, "data": data}
+                if prev:
+                    ch["prev"] = prev
+                changes.append(ch)
+                if table.append_only:
+                    appended_ids[tname].add(row_id)
+            self._commit(tx, changes, rows, {t: set() for t in appended_ids}, {self.id: own + len(writes)})
+        return changes
+
+    def _check_write(self, table, row_id, data, existing, exists, create):
+        if create is True and exists or (table.append_only and exists):
+            raise WriteError(f"{table.name} {row_id} already exists", 409)
+        if create is False and not exists:
+            raise WriteError(f"no {table.name} with id {row_id}", 404)
+        errors = table.check_data(data, creating=not exists)
+        if errors:
+            raise WriteError("invalid " + table.name, 400, errors)
+        if table.scope not in (None, "id") and existing is not None and table.scope in data \
+                and existing[0].get(table.scope) not in (None, data[table.scope]):
+            raise WriteError("a row cannot move to another compound", 400, {table.scope: "cannot be changed"})
+
+    # -- remote changes --------------------------------------------------------------------
+    def apply_remote(self, changes, origin=None, contiguous=False, skew_bound_ms=None,
+                     allowed_scope=None, state=None):
+        """Merge changes received from another replica, atomically, and return what it did.
+
+        ``origin`` stamps every change with the sender (a node pushing its own outbox);
+        ``contiguous`` demands an unbroken sequence from it; ``skew_bound_ms`` refuses the whole
+        batch if any stamp lies further ahead of our clock (ClockSkewError); ``allowed_scope``
+        refuses rows outside the sender's compound (ScopeError); ``state`` is written in the same
+        transaction (the pull cursor), so it advances only if the changes are in.
+        """
+        if origin is not None:
+            for ch in changes:
+                ch["origin"] = origin
+        if skew_bound_ms is not None:
+            for ch in changes:
+                self.clock.check_not_far_future(ch["hlc"], skew_bound_ms)
+        with self.store.write() as tx:
+            seen = tx.seen_origins()
+            before = dict(seen)
+            fresh = fresh_changes(changes, seen, contiguous)
+            if fresh:
+                self.clock.observe(max(ch["hlc"] for ch in fresh))
+                rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
+                existing = {}
+                for ch in fresh:
+                    if self.catalog[ch["table"]].append_only:
+                        existing.setdefault(ch["table"], set()).add(ch["id"])
+                existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
+                if allowed_scope is not None:
+                    self._check_scope(fresh, rows, allowed_scope)
+                n_conflicts = self._commit(tx, fresh, rows, existing,
+                                           {o: s for o, s in seen.items() if before.get(o) != s})
+            else:
+                n_conflicts = 0
+            for key, value in (state or {}).items():
+                tx.set_state(key, value)
+        return ApplyResult(len(fresh), len(changes) - len(fresh), n_conflicts, seen)
+
+    def _check_scope(self, changes, rows, scope):
+        for ch in changes:
+            table = self.catalog[ch["table"]]
+            if table.scope is None:
+                raise ScopeError(f"a node cannot write shared table {table.name}")
+            if table.scope == "id":
+                if ch["id"] != scope:
+                    raise ScopeError(f"{table.name} {ch['id']} is not this node's compound")
+                continue
+            row = rows.get(ch["table"], {}).get(ch["id"])
+            stored = row[0].get(table.scope) if row else None
+            sent = ch["data"].get(table.scope, stored)
+            if sent != scope or stored not in (None, scope):
+                raise ScopeError(f"{table.name} {ch['id']} belongs to another compound")
+
+    # -- shared internals ------------------------------------------------------------------
+    def _load(self, tx, writes):
+        wanted = {}
+        for tname, row_id, _ in writes:
+            if not self.catalog[tname].append_only:
+                wanted.setdefault(tname, set()).add(row_id)
+        return {t: tx.load_rows(t, ids) for t, ids in wanted.items()}
+
+    def _commit(self, tx, changes, rows, existing_append, seen_updates):
+        """Merge changes into preloaded rows, write rows, log and bookkeeping; return conflicts found."""
+        result = merge_batch(self.catalog, changes, rows, existing_append)
+        for ch in changes:
+            table = self.catalog[ch["table"]]
+            if table.append_only:
+                ch["scope"] = table.scope_of(ch["id"], ch["data"])
+            else:
+                ch["scope"] = table.scope_of(ch["id"], rows[ch["table"]][ch["id"]][0])
+        for tname, dirty in result.dirty.items():
+            tx.save_rows(tname, dirty)
+        for tname, new in result.appended.items():
+            tx.insert_appended(tname, new)
+        tx.append_log(changes)
+        tx.save_seen(seen_updates)
+        if result.conflicts:
+            tx.insert_conflicts(result.conflicts, self.clock.now())
+        return len(result.conflicts)
+
+    # -- the log, read ---------------------------------------------------------------------
+    def outbox(self, after_seq, limit):
+        """Return this replica's own changes after ``after_seq``, oldest first."""
+        with self.store.read() as tx:
+            return tx.own_changes(self.id, after_seq, limit)
+
+    def own_seq(self):
+        """Return the last sequence number this replica gave one of its own changes."""
+        with self.store.read() as tx:
+            return tx.seen_origins().get(self.id, 0)
+
+    def log_page_json(self, after, exclude_origin, scope, limit):
+        """Return (JSON text of each change, cursor, more) for a pull after ``after``."""
+        with self.store.read() as tx:
+            rows, high = tx.log_page(after, exclude_origin, scope, limit)
+        dumps = json.dumps
+        out = []
+        for seq, origin, oseq, hlc, tbl, row_id, data, prev in rows:
+            out.append(f'{{"origin":{dumps(origin)},"seq":{oseq},"hlc":{hlc},"table":"{tbl}",'
+                       f'"id":{dumps(row_id)},"data":{data}' + (f',"prev":{prev}}}' if prev else "}"))
+        cursor, more = next_cursor([r[0] for r in rows], limit, high)
+        return out, cursor, more
+
+    def get_state(self, key, default=None):
+        """Read one value of this replica's persistent sync state."""
+        with self.store.read() as tx:
+            return tx.get_state(key, default)
+
+    def set_state(self, key, value):
+        """Write one value of this replica's persistent sync state."""
+        with self.store.write() as tx:
+            tx.set_state(key, value)

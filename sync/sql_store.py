@@ -1,0 +1,309 @@
+"""SQL adapter of a replica's store: tables from declarations, WAL set-up and bulk reads and writes.
+
+Bulk paths use the DB-API's executemany directly: building ORM objects costs ~100 µs a row, too
+slow for syncing a day's events in seconds. The SQL is plain enough to run on SQLite and PostgreSQL.
+"""
+import json
+from contextlib import contextmanager
+
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint, event)
+
+from .tables import DELETED
+
+_COLUMN_TYPES = {"str": String, "text": Text, "int": BigInteger, "float": Float, "bool": Boolean,
+                 "ref": String, "date": String, "datetime": String, "json": Text}
+CHUNK = 500
+
+
+def _column(f):
+    kind = _COLUMN_TYPES[f.type]
+    ctype = kind(f.max_length) if kind is String else kind()
+    return Column(f.name, ctype, nullable=True, index=f.index)
+
+
+def build_metadata(catalog, metadata=None):
+    """Add the replicated tables of ``catalog`` and the sync bookkeeping tables to ``metadata``."""
+    md = metadata if metadata is not None else MetaData()
+    for t in catalog:
+        cols = [Column("id", String(64), primary_key=True)] + [_column(f) for f in t.fields]
+        if t.append_only:
+            cols += [Column("_hlc", BigInteger, nullable=False), Column("_origin", String(64), nullable=False)]
+        else:
+            cols += [Column(DELETED, Boolean, nullable=False, default=False), Column("_v", Text, nullable=False)]
+        Table(t.name, md, *cols)
+    Table("sync_log", md,
+          Column("seq", Integer, primary_key=True, autoincrement=True),
+          Column("origin", String(64), nullable=False),
+          Column("oseq", BigInteger, nullable=False),
+          Column("hlc", BigInteger, nullable=False),
+          Column("tbl", String(64), nullable=False),
+          Column("row_id", String(64), nullable=False),
+          Column("scope", String(64)),
+          Column("data", Text, nullable=False),
+          Column("prev", Text),
+          UniqueConstraint("origin", "oseq", name="uq_sync_log_origin_oseq"),
+          Index("ix_sync_log_row", "tbl", "row_id"))
+    Table("sync_origins", md,
+          Column("origin", String(64), primary_key=True),
+          Column("max_oseq", BigInteger, nullable=False))
+    Table("sync_state", md,
+          Column("key", String(64), primary_key=True),
+          Column("value", Text))
+    Table("sync_conflicts", md,
+          Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("detected_hlc", BigInteger, nullable=False),
+          Column("tbl", String(64), nullable=False),
+          Column("row_id", String(64), nullable=False),
+          Column("field", String(64), nullable=False),
+          Column("winner_value", Text), Column("winner_hlc", BigInteger), Column("winner_origin", String(64)),
+          Column("loser_value", Text), Column("loser_hlc", BigInteger), Column("loser_origin", String(64)),
+          Column("status", String(16), nullable=False, default="open"),
+          Column("resolved_by", String(64)), Column("resolved_hlc", BigInteger), Column("resolution", Text),
+          UniqueConstraint("tbl", "row_id", "field", "winner_hlc", "winner_origin", "loser_hlc",
+                           "loser_origin", name="uq_sync_conflicts_pair"))
+    Table("sync_nodes", md,
+          Column("id", String(64), primary_key=True),
+          Column("compound_id", String(64)),
+          Column("label", String(200)),
+          Column("token_hash", String(128)),
+          Column("code_hash", String(128)),
+          Column("code_expires_ms", BigInteger),
+          Column("revoked", Boolean, nullable=False, default=False),
+          Column("created_ms", BigInteger),
+          Column("last_seen_ms", BigInteger),
+          Column("last_push_ms", BigInteger),
+          Column("last_pull_ms", BigInteger),
+          Column("skew_ms", BigInteger),
+          Column("schema_version", Integer),
+          Column("pending", BigInteger),
+          Column("last_error", Text))
+    return md
+
+
+def configure_sqlite(engine, synchronous="FULL"):
+    """Put an SQLite engine in WAL mode and let each transaction choose DEFERRED or IMMEDIATE.
+
+    pysqlite's own transaction handling is switched off (isolation_level None) so BEGIN is ours:
+    writers take the write lock up front with BEGIN IMMEDIATE and never fail half-way on an upgrade.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class SqlStore:
+    """A replica's store in one SQL database, opened through a SQLAlchemy engine."""
+
+    def __init__(self, engine, catalog):
+        self.engine, self.catalog = engine, catalog
+        self.pg = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def write(self):
+        """A write transaction (the write lock is taken at BEGIN); commits on success."""
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            with conn.begin():
+                yield Txn(self, conn)
+
+    @contextmanager
+    def read(self):
+        """A read transaction over one consistent snapshot."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield Txn(self, conn)
+
+
+class Txn:
+    """Bulk reads and writes of one transaction."""
+
+    def __init__(self, store, conn):
+        self.store, self.conn, self.catalog = store, conn, store.catalog
+        self._cursor = None
+
+    def _sql(self, sql):
+        return sql.replace("?", "%s") if self.store.pg else sql
+
+    def rows(self, sql, params=()):
+        """Run a query and return all its rows as tuples."""
+        return self.conn.exec_driver_sql(self._sql(sql), tuple(params)).fetchall()
+
+    def execute(self, sql, params=()):
+        """Run one statement."""
+        return self.conn.exec_driver_sql(self._sql(sql), tuple(params))
+
+    def executemany(self, sql, seq):
+        """Run one statement over many parameter tuples."""
+        if seq:
+            self.conn.exec_driver_sql(self._sql(sql), seq if isinstance(seq, list) else list(seq))
+
+    # -- replicated rows ---------------------------------------------------------------------
+    def load_rows(self, tname, ids):
+        """Return {id: [values, versions]} for the stored rows among ``ids`` of a mutable table."""
+        table = self.catalog[tname]
+        names = table.field_names
+        decode = _decoders(table)
+        out = {}
+        ids = list(ids)
+        for i in range(0, len(ids), CHUNK):
+            part = ids[i:i + CHUNK]
+            sql = (f"SELECT id, {', '.join(names)}, {DELETED}, _v FROM {tname} "
+                   f"WHERE id IN ({','.join('?' * len(part))})")
+            for r in self.rows(sql, part):
+                versions = json.loads(r[-1])
+                values = {}
+                for j, name in enumerate(names, start=1):
+                    if name in versions:
+                        v = r[j]
+                        values[name] = decode[name](v) if name in decode and v is not None else v
+                if DELETED in versions:
+                    values[DELETED] = bool(r[-2])
+                out[r[0]] = [values, versions]
+        return out
+
+    def save_rows(self, tname, rows):
+        """Upsert whole rows ({id: [values, versions]}) of a mutable table."""
+        table = self.catalog[tname]
+        names = table.field_names
+        cols = ("id",) + names + (DELETED, "_v")
+        encode = _encoders(table)
+        params = []
+        for row_id, (values, versions) in rows.items():
+            tup = [row_id]
+            for name in names:
+                v = values.get(name)
+                tup.append(encode[name](v) if name in encode and v is not None else v)
+            tup.append(bool(values.get(DELETED, False)))
+            tup.append(_dumps(versions))
+            params.append(tuple(tup))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+        self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+                         f"ON CONFLICT (id) DO UPDATE SET {sets}", params)
+
+    def existing_ids(self, tname, ids):
+        """Return the subset of ``ids`` already stored in a table."""
+        found, ids = set(), list(ids)
+        for i in range(0, len(ids), CHUNK):
+            part = ids[i:i + CHUNK]
+            found.update(r[0] for r in self.rows(
+                f"SELECT id FROM {tname} WHERE id IN ({','.join('?' * len(part))})", part))
+        return found
+
+    def insert_appended(self, tname, changes):
+        """Insert immutable rows from their creating changes; a row already stored is left alone."""
+        table = self.catalog[tname]
+        names = table.field_names
+        encode = _encoders(table)
+        cols = ("id",) + names + ("_hlc", "_origin")
+        params = []
+        for ch in changes:
+            data = ch["data"]
+            tup = [ch["id"]]
+            for name in names:
+                v = data.get(name)
+                tup.append(encode[name](v) if name in encode and v is not None else v)
+            tup.append(ch["hlc"])
+            tup.append(ch["origin"])
+            params.append(tuple(tup))
+        self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+                         "ON CONFLICT (id) DO NOTHING", params)
+
+    # -- change log ----------------------------------------------------------------------------
+    def append_log(self, changes):
+        """Append changes (with origin, seq, hlc, table, id, scope, data, prev) to the change log."""
+        self.executemany(
+            "INSERT INTO sync_log (origin, oseq, hlc, tbl, row_id, scope, data, prev) VALUES (?,?,?,?,?,?,?,?)",
+            [(c["origin"], c["seq"], c["hlc"], c["table"], c["id"], c.get("scope"), _dumps(c["data"]),
+              _dumps(c["prev"]) if c.get("prev") else None) for c in changes])
+
+    def log_page(self, after, exclude_origin, scope, limit):
+        """Return up to ``limit`` log rows after ``after`` for a scope, and the log's end in this snapshot."""
+        where, params = ["seq > ?"], [after]
+        if exclude_origin is not None:
+            where.append("origin <> ?")
+            params.append(exclude_origin)
+        if scope is not None:
+            where.append("(scope = ? OR scope IS NULL)")
+            params.append(scope)
+        params.append(limit)
+        rows = self.rows("SELECT seq, origin, oseq, hlc, tbl, row_id, data, prev FROM sync_log "
+                         f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?", params)
+        high = self.rows("SELECT COALESCE(MAX(seq), 0) FROM sync_log")[0][0]
+        return rows, high
+
+    def own_changes(self, origin, after_oseq, limit):
+        """Return this origin's changes after ``after_oseq`` as dicts, in sequence order."""
+        rows = self.rows("SELECT oseq, hlc, tbl, row_id, data, prev FROM sync_log WHERE origin = ? AND oseq > ? "
+                         "ORDER BY oseq LIMIT ?", (origin, after_oseq, limit))
+        out = []
+        for oseq, hlc, tbl, row_id, data, prev in rows:
+            ch = {"seq": oseq, "hlc": hlc, "table": tbl, "id": row_id, "data": json.loads(data)}
+            if prev:
+                ch["prev"] = json.loads(prev)
+            out.append(ch)
+        return out
+
+    def seen_origins(self):
+        """Return {origin: highest sequence applied}."""
+        return {o: s for o, s in self.rows("SELECT origin, max_oseq FROM sync_origins")}
+
+    def save_seen(self, updates):
+        """Record the highest sequence applied per origin."""
+        self.executemany("INSERT INTO sync_origins (origin, max_oseq) VALUES (?, ?) "
+                         "ON CONFLICT (origin) DO UPDATE SET max_oseq = excluded.max_oseq",
+                         list(updates.items()))
+
+    def max_hlc(self):
+        """Return the highest stamp in the change log (0 when empty)."""
+        return self.rows("SELECT COALESCE(MAX(hlc), 0) FROM sync_log")[0][0]
+
+    # -- conflicts and state ---------------------------------------------------------------
+    def insert_conflicts(self, conflicts, detected_hlc):
+        """Store detected conflicts; one already recorded is not recorded twice."""
+        self.executemany(
+            "INSERT INTO sync_conflicts (detected_hlc, tbl, row_id, field, winner_value, winner_hlc, "
+            "winner_origin, loser_value, loser_hlc, loser_origin, status) VALUES (?,?,?,?,?,?,?,?,?,?,'open') "
+            "ON CONFLICT DO NOTHING",
+            [(detected_hlc, c.table, c.row_id, c.field, _dumps(c.winner_value), c.winner_hlc, c.winner_origin,
+              _dumps(c.loser_value), c.loser_hlc, c.loser_origin) for c in conflicts])
+
+    def get_state(self, key, default=None):
+        """Read one value of the replica's own state."""
+        r = self.rows("SELECT value FROM sync_state WHERE key = ?", (key,))
+        return json.loads(r[0][0]) if r else default
+
+    def set_state(self, key, value):
+        """Write one value of the replica's own state."""
+        self.execute("INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, _dumps(value)))
+
+
+def _decoders(table):
+    out = {}
+    for f in table.fields:
+        if f.type == "bool":
+            out[f.name] = bool
+        elif f.type == "json":
+            out[f.name] = json.loads
+    return out
+
+
+def _encoders(table):
+    return {f.name: _dumps for f in table.fields if f.type == "json"}

@@ -1,0 +1,145 @@
+"""Declarations of replicated tables: one line a field, read by the merge, the wire schema and the SQL adapter."""
+import datetime as _dt
+from dataclasses import dataclass, field as _dc_field
+
+#: Field types a replicated column may have, and the JSON values each accepts.
+FIELD_TYPES = ("str", "text", "int", "float", "bool", "ref", "date", "datetime", "json")
+
+#: The pseudo-field carrying a row's tombstone; it merges like any other field.
+DELETED = "_deleted"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One replicated column."""
+
+    name: str
+    type: str = "str"
+    required: bool = False
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple | None = None
+    pii: bool = False  # personal data: masked in pages, never logged
+    index: bool = False
+
+    def __post_init__(self):
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"field {self.name}: unknown type {self.type!r}")
+        if self.max_length is None and self.type in ("str", "ref"):
+            object.__setattr__(self, "max_length", 36 if self.type == "ref" else 200)
+        if self.max_length is None and self.type == "text":
+            object.__setattr__(self, "max_length", 20_000)
+
+    def check(self, value):
+        """Return None if ``value`` fits this field, else a short message saying why not."""
+        if value is None:
+            return "may not be null" if self.required else None
+        t = self.type
+        if t in ("str", "text", "ref", "date", "datetime"):
+            if type(value) is not str:
+                return "must be a string"
+            if self.max_length is not None and len(value) > self.max_length:
+                return f"longer than {self.max_length} characters"
+            if t == "date":
+                try:
+                    _dt.date.fromisoformat(value)
+                except ValueError:
+                    return "must be a date YYYY-MM-DD"
+            elif t == "datetime":
+                try:
+                    _dt.datetime.fromisoformat(value)
+                except ValueError:
+                    return "must be an ISO 8601 date-time"
+        elif t == "int":
+            if type(value) is not int:
+                return "must be an integer"
+        elif t == "float":
+            if type(value) not in (int, float) or value != value:
+                return "must be a number"
+        elif t == "bool":
+            if type(value) is not bool:
+                return "must be true or false"
+        elif t == "json":
+            if not isinstance(value, (dict, list, str, int, float, bool)):
+                return "must be JSON"
+        if self.minimum is not None and type(value) in (int, float) and value < self.minimum:
+            return f"must be at least {self.minimum}"
+        if self.maximum is not None and type(value) in (int, float) and value > self.maximum:
+            return f"must be at most {self.maximum}"
+        if self.choices is not None and value not in self.choices:
+            return "must be one of " + ", ".join(map(str, self.choices))
+        return None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A replicated table.
+
+    ``scope`` names the field holding the compound a row belongs to (``"id"`` for the compound
+    table itself, None for shared reference rows every node receives). Append-only tables (gate
+    events) merge as a union of immutable rows; the others merge per field, last writer wins.
+    """
+
+    name: str
+    fields: tuple
+    scope: str | None = "compound_id"
+    append_only: bool = False
+    by_name: dict = _dc_field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "fields", tuple(self.fields))
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        if self.scope not in (None, "id") and self.scope not in self.by_name:
+            raise ValueError(f"table {self.name}: scope field {self.scope!r} is not declared")
+
+    @property
+    def field_names(self):
+        """Names of the declared fields, in order."""
+        return tuple(f.name for f in self.fields)
+
+    def scope_of(self, row_id, data):
+        """Return the scope (compound id) of a row from its id and field values."""
+        if self.scope is None:
+            return None
+        if self.scope == "id":
+            return row_id
+        return data.get(self.scope)
+
+    def check_data(self, data, creating):
+        """Return {field: message} for every problem in a row write (empty when it is valid)."""
+        errors = {}
+        for name, value in data.items():
+            f = self.by_name.get(name)
+            if f is None:
+                if name == DELETED and not self.append_only:
+                    if type(value) is not bool:
+                        errors[name] = "must be true or false"
+                    continue
+                errors[name] = "unknown field"
+                continue
+            msg = f.check(value)
+            if msg:
+                errors[name] = msg
+        if creating:
+            for f in self.fields:
+                if f.required and data.get(f.name) is None and f.name not in errors:
+                    errors[f.name] = "is required"
+        return errors
+
+
+class Catalog:
+    """The set of replicated tables a replica knows, by name."""
+
+    def __init__(self, tables, schema_version):
+        self.tables = {t.name: t for t in tables}
+        self.schema_version = schema_version
+
+    def __getitem__(self, name):
+        return self.tables[name]
+
+    def __contains__(self, name):
+        return name in self.tables
+
+    def __iter__(self):
+        return iter(self.tables.values())
