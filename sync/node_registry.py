@@ -94,8 +94,10 @@ class NodeRegistry:
         now = self.wall()
         skew = None if clock_ms is None else clock_ms - now
         col = "last_push_ms" if kind == "push" else "last_pull_ms"
+        # A push's outcome decides the error shown; a good pull must not hide a refused push.
+        err = "?" if kind == "push" else "COALESCE(?, last_error)"
         with self.store.write() as tx:
             tx.execute(f"UPDATE sync_nodes SET last_seen_ms = ?, {col} = ?, skew_ms = COALESCE(?, skew_ms), "
-                       "schema_version = ?, pending = COALESCE(?, pending), last_error = ? WHERE id = ?",
+                       f"schema_version = ?, pending = COALESCE(?, pending), last_error = {err} WHERE id = ?",
                        (now, now, skew, schema_version, pending, error, node_id))
         return skew

@@ -1,0 +1,133 @@
+"""Fixtures: app → client → runner for one replica, and real HTTP clusters of a hub and gate nodes."""
+import threading
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+
+from hub import create_app as create_hub
+from menwei.runtime import runtime
+from node import create_app as create_node
+from node.cli import enroll_node
+from sync.clock import ManualClock
+
+ADMIN = "test-coordinator-token"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A hub app on a fresh SQLite file."""
+    return create_hub({"DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "ADMIN_TOKEN": ADMIN, "TESTING": True},
+                      instance_path=str(tmp_path / "hub"))
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the hub app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    """A click runner for the `menwei` command."""
+    return CliRunner()
+
+
+class LiveServer:
+    """A Flask app served over real HTTP on a loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Stop serving."""
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+class Replica:
+    """A hub or node in a test cluster: its app, manual clock and handy calls."""
+
+    def __init__(self, app, clock):
+        self.app, self.clock = app, clock
+        self.http = app.test_client()
+        self.rt = app.extensions["menwei"]
+
+    @property
+    def replica(self):
+        """The sync core's replica object."""
+        return self.rt.replica
+
+    def api(self, method, path, **kw):
+        """Call the replica's own /api/v1 (with the coordinator token at the hub)."""
+        return self.http.open("/api/v1" + path, method=method, headers=AUTH, **kw)
+
+    def sync(self):
+        """Run one sync round; return the status (raises SyncFailed)."""
+        with self.app.app_context():
+            return runtime().sync_client().sync_once()
+
+    def table(self, name):
+        """Every row of a table, unmasked, including tombstones, for comparing replicas."""
+        with self.rt.store.read() as tx:
+            cols = ["id"] + list(self.rt.catalog[name].field_names)
+            cols += ["_deleted"] if not self.rt.catalog[name].append_only else []
+            return {r[0]: tuple(r[1:]) for r in tx.rows(f"SELECT {', '.join(cols)} FROM {name}")}
+
+    def conflicts(self):
+        """Conflicts this replica recorded."""
+        return self.api("GET", "/conflicts").get_json()["conflicts"]
+
+
+class Cluster:
+    """A hub served over HTTP and gate nodes enrolled with it, every replica on its own SQLite file."""
+
+    def __init__(self, tmp_path, node_ids=("east-gate", "building-20"), offsets_ms=None, hub_config=None):
+        self.base = ManualClock(1_580_700_000_000)  # 3 February 2020
+        self.tmp = tmp_path
+        hub_clock = lambda: self.base()  # noqa: E731
+        self.hub = Replica(create_hub({"DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "ADMIN_TOKEN": ADMIN,
+                                       "CLOCK": hub_clock, "SQLITE_SYNCHRONOUS": "NORMAL",
+                                       **(hub_config or {})},
+                                      instance_path=str(tmp_path / "hub")), hub_clock)
+        self.server = LiveServer(self.hub.app)
+        r = self.hub.api("POST", "/rows/compounds", json={"name": "绿景水岸小区", "city": "新余市"})
+        self.compound_id = r.get_json()["id"]
+        self.nodes = {}
+        offsets_ms = offsets_ms or {}
+        for nid in node_ids:
+            self.add_node(nid, offsets_ms.get(nid, 0))
+
+    def add_node(self, node_id, offset_ms=0):
+        """Create, register and enrol one node whose clock runs ``offset_ms`` off the hub's."""
+        clock = (lambda off: (lambda: self.base() + off))(offset_ms)
+        app = create_node({"DATABASE_URL": f"sqlite:///{self.tmp}/{node_id}.db", "CLOCK": clock,
+                           "SQLITE_SYNCHRONOUS": "NORMAL", "SYNC_TIMEOUT_S": 20},
+                          instance_path=str(self.tmp / node_id))
+        code = self.hub.api("POST", "/nodes", json={"id": node_id, "compound_id": self.compound_id}).get_json()["code"]
+        enroll_node(app, self.server.url, code)
+        node = self.nodes[node_id] = Replica(app, clock)
+        return node
+
+    def sync_all(self, rounds=2):
+        """Sync every node, twice by default so each sees what the others pushed."""
+        for _ in range(rounds):
+            for n in self.nodes.values():
+                n.sync()
+
+    def close(self):
+        """Stop the hub's server."""
+        self.server.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A hub on loopback HTTP with two enrolled nodes, east-gate and building-20."""
+    c = Cluster(tmp_path)
+    yield c
+    c.close()
