@@ -142,6 +142,7 @@ class Replica:
         return ApplyResult(len(fresh), len(changes) - len(fresh), n_conflicts, seen)
 
     def _check_scope(self, changes, rows, scope):
+        batch_scope = {}  # rows created earlier in this same batch
         for ch in changes:
             table = self.catalog[ch["table"]]
             if table.scope is None:
@@ -150,11 +151,13 @@ class Replica:
                 if ch["id"] != scope:
                     raise ScopeError(f"{table.name} {ch['id']} is not this node's compound")
                 continue
+            key = (ch["table"], ch["id"])
             row = rows.get(ch["table"], {}).get(ch["id"])
-            stored = row[0].get(table.scope) if row else None
+            stored = row[0].get(table.scope) if row else batch_scope.get(key)
             sent = ch["data"].get(table.scope, stored)
             if sent != scope or stored not in (None, scope):
                 raise ScopeError(f"{table.name} {ch['id']} belongs to another compound")
+            batch_scope[key] = sent
 
     # -- shared internals ------------------------------------------------------------------
     def _load(self, tx, writes):

@@ -1,4 +1,5 @@
 """Fixtures: app → client → runner for one replica, and real HTTP clusters of a hub and gate nodes."""
+import logging
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from node import create_app as create_node
 from node.cli import enroll_node
 from sync.clock import ManualClock
 
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 ADMIN = "test-coordinator-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -78,6 +80,11 @@ class Replica:
             cols = ["id"] + list(self.rt.catalog[name].field_names)
             cols += ["_deleted"] if not self.rt.catalog[name].append_only else []
             return {r[0]: tuple(r[1:]) for r in tx.rows(f"SELECT {', '.join(cols)} FROM {name}")}
+
+    def table_versions(self, row_id, table="residents"):
+        """The stored field versions (JSON) of one row."""
+        with self.rt.store.read() as tx:
+            return tx.rows(f"SELECT _v FROM {table} WHERE id = ?", (row_id,))[0][0]
 
     def conflicts(self):
         """Conflicts this replica recorded."""

@@ -274,3 +274,14 @@ def test_enrolment_code_works_once(cluster):
     again = requests.post(cluster.server.url + "/sync/v1/enroll", json={"code": code}, timeout=10)
     assert first.status_code == 200 and first.json()["node_id"] == "west-gate"
     assert again.status_code == 403
+
+
+def test_row_created_then_edited_offline_is_accepted_in_one_batch(cluster):
+    east = cluster.nodes["east-gate"]
+    hh = _household(east, cluster)
+    rid = east.api("POST", "/rows/residents", json={"household_id": hh, "name": "李四"}).get_json()["id"]
+    east.api("PATCH", f"/rows/residents/{rid}", json={"notes": "离家"})
+    east.api("DELETE", f"/rows/residents/{rid}")
+    east.sync()
+    assert cluster.hub.table("residents")[rid] == east.table("residents")[rid]
+    assert cluster.hub.table("residents")[rid][-1] == 1  # the tombstone travelled too
