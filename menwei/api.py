@@ -3,7 +3,7 @@ import json
 import uuid
 
 from flask import Blueprint, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from sync.tables import DELETED
 
@@ -187,7 +187,7 @@ class ResolveRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    keep = fields.String(required=True, validate=lambda v: v in ("winner", "loser"))
+    keep = fields.String(required=True, validate=validate.OneOf(("winner", "loser")))
     by = fields.String(load_default=None)
 
 

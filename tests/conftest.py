@@ -94,8 +94,9 @@ class Replica:
 class Cluster:
     """A hub served over HTTP and gate nodes enrolled with it, every replica on its own SQLite file."""
 
-    def __init__(self, tmp_path, node_ids=("east-gate", "building-20"), offsets_ms=None, hub_config=None):
-        self.base = ManualClock(1_580_700_000_000)  # 3 February 2020
+    def __init__(self, tmp_path, node_ids=("east-gate", "building-20"), offsets_ms=None, hub_config=None,
+                 start_ms=1_580_700_000_000):
+        self.base = ManualClock(start_ms)  # 3 February 2020 by default; None: now
         self.tmp = tmp_path
         hub_clock = lambda: self.base()  # noqa: E731
         self.hub = Replica(create_hub({"DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "ADMIN_TOKEN": ADMIN,
