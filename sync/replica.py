@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .changelog import fresh_changes, next_cursor
 from .clock import ClockSkewError  # noqa: F401  (re-exported for callers)
-from .merge import merge_batch
+from .merge import merge_batch, merge_fields
 from .tables import DELETED
 
 
@@ -71,11 +71,17 @@ class Replica:
                     appended_ids[tname] = tx.existing_ids(tname, ids)
             first = self.clock.reserve(len(writes))
             changes = []
+            view = {}  # rows as earlier writes of this same call left them
             for i, (tname, row_id, data) in enumerate(writes):
                 table = self.catalog[tname]
-                existing = None if table.append_only else rows.get(tname, {}).get(row_id)
-                exists = (row_id in appended_ids[tname]) if table.append_only else (
-                    existing is not None and not existing[0].get(DELETED, False))
+                if table.append_only:
+                    existing, exists = None, row_id in appended_ids[tname]
+                else:
+                    existing = view.get((tname, row_id))
+                    if existing is None:
+                        stored = rows.get(tname, {}).get(row_id)
+                        existing = [dict(stored[0]), dict(stored[1])] if stored else None
+                    exists = existing is not None and not existing[0].get(DELETED, False)
                 self._check_write(table, row_id, data, existing, exists, create)
                 prev = None
                 if existing is not None:
@@ -87,6 +93,10 @@ class Replica:
                 changes.append(ch)
                 if table.append_only:
                     appended_ids[tname].add(row_id)
+                else:
+                    existing = existing or [{}, {}]
+                    merge_fields(tname, row_id, existing[0], existing[1], data, ch["hlc"], self.id, prev, [])
+                    view[(tname, row_id)] = existing
             self._commit(tx, changes, rows, {t: set() for t in appended_ids}, {self.id: own + len(writes)})
         return changes
 
