@@ -5,9 +5,9 @@
 | DATABASE_URL | sqlite:///<instance>/<role>.db | SQLAlchemy URL of this replica's database |
 | HUB_ID | hub | the hub's replica id |
 | SKEW_BOUND_S | 300 | a change stamped further ahead of the hub's clock is refused |
-| MAX_BATCH | 10000 | most changes one push may carry (more: HTTP 413) |
+| MAX_BATCH | 20000 | most changes one push may carry (more: HTTP 413) |
 | MAX_BODY_MB | 64 | largest request body, compressed or not (more: HTTP 413) |
-| PUSH_BATCH | 5000 | changes a node sends per push request |
+| PUSH_BATCH | 10000 | changes a node sends per push request |
 | PULL_LIMIT | 5000 | changes a node asks for per pull request |
 | SYNC_INTERVAL_S | 5 | seconds between background syncs while the hub answers |
 | SYNC_BACKOFF_MAX_S | 300 | longest wait between retries while it does not |
@@ -21,9 +21,9 @@ import secrets
 DEFAULTS = {
     "HUB_ID": "hub",
     "SKEW_BOUND_S": 300,
-    "MAX_BATCH": 10_000,
+    "MAX_BATCH": 20_000,
     "MAX_BODY_MB": 64,
-    "PUSH_BATCH": 5000,
+    "PUSH_BATCH": 10_000,
     "PULL_LIMIT": 5000,
     "SYNC_INTERVAL_S": 5.0,
     "SYNC_BACKOFF_MAX_S": 300.0,

@@ -4,8 +4,10 @@ import json
 import logging
 import random
 import threading
-import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+
+import orjson
 
 import requests
 from marshmallow import ValidationError
@@ -59,8 +61,8 @@ class SyncClient:
     def _check(self, resp):
         if resp.status_code == 200:
             try:
-                return resp.json()
-            except ValueError:
+                return orjson.loads(resp.content)
+            except orjson.JSONDecodeError:
                 raise SyncFailed("the hub's answer is not JSON", "bad_answer", 200) from None
         try:
             body = resp.json()
@@ -73,35 +75,60 @@ class SyncClient:
         """Return how many of this replica's changes the hub has not acknowledged."""
         return self.replica.own_seq() - self.replica.get_state("pushed_seq", 0)
 
+    def _prepare(self, after_lseq, pending):
+        """Read the next outbox batch after a log position and encode it: ([(lseq, seq)], gzipped body)."""
+        rows = self.replica.outbox_json(after_lseq, self.push_batch)
+        if not rows:
+            return [], None
+        head = orjson.dumps({"node_id": self.replica.id, "schema_version": self.schema_version,
+                             "clock_ms": self.replica.clock.wall(), "pending": pending})[:-1]
+        body = head + b',"changes":[' + ",".join(text for _, _, text in rows).encode() + b"]}"
+        return [(lseq, seq) for lseq, seq, _ in rows], gzip.compress(body, compresslevel=1)
+
     def push(self):
-        """Send the outbox in batches until it is empty; return how many changes the hub accepted."""
+        """Send the outbox in batches until it is empty; return how many changes the hub accepted.
+
+        While the hub merges one batch the next is read and encoded in a second thread, so the
+        node's work and the hub's overlap.
+        """
         sent = 0
-        while True:
-            acked = self.replica.get_state("pushed_seq", 0)
-            batch = self.replica.outbox(acked, self.push_batch)
-            if not batch:
-                return sent
-            body = json.dumps({"node_id": self.replica.id, "schema_version": self.schema_version,
-                               "clock_ms": self.replica.clock.wall(), "pending": self.pending(),
-                               "changes": batch}, ensure_ascii=False, separators=(",", ":")).encode()
-            resp = self.http.post(self.hub_url + "/sync/v1/push", data=gzip.compress(body, compresslevel=1),
-                                  headers={**self._headers(), "Content-Type": "application/json",
-                                           "Content-Encoding": "gzip"}, timeout=self.timeout)
-            try:
-                ans = PushResponse().load(self._check(resp))
-            except SyncFailed as e:
-                if e.code == "sequence_gap":
-                    # The hub lacks changes we think it acknowledged (it was restored?): resend from there.
-                    expected = resp.json().get("expected_seq", 1)
-                    if expected - 1 < acked:
-                        self.replica.set_state("pushed_seq", expected - 1)
+        pending = self.pending()
+        batch, body = self._prepare(self.replica.get_state("pushed_lseq", 0), pending)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menwei-push") as ahead:
+            while batch:
+                upcoming = ahead.submit(self._prepare, batch[-1][0], pending - len(batch))
+                resp = self.http.post(self.hub_url + "/sync/v1/push", data=body,
+                                      headers={**self._headers(), "Content-Type": "application/json",
+                                               "Content-Encoding": "gzip"}, timeout=self.timeout)
+                try:
+                    ans = PushResponse().load(self._check(resp))
+                except SyncFailed as e:
+                    if e.code == "sequence_gap" and self._rewind(resp.json().get("expected_seq", 1), batch):
+                        upcoming.cancel()
+                        pending = self.pending()
+                        batch, body = self._prepare(self.replica.get_state("pushed_lseq", 0), pending)
                         continue
-                raise
-            except ValidationError as e:
-                raise SyncFailed(f"the hub's push answer is malformed: {e.messages}", "bad_answer") from None
-            self.status.skew_ms = ans["skew_ms"]
-            self.replica.set_state("pushed_seq", ans["acked_seq"])
-            sent += ans["applied"]
+                    raise
+                except ValidationError as e:
+                    raise SyncFailed(f"the hub's push answer is malformed: {e.messages}", "bad_answer") from None
+                last_seq = batch[-1][1]
+                if ans["acked_seq"] != last_seq:
+                    raise SyncFailed(f"the hub acknowledged change {ans['acked_seq']} after we sent up to "
+                                     f"{last_seq}", "bad_ack")
+                self.status.skew_ms = ans["skew_ms"]
+                self.replica.set_states({"pushed_lseq": batch[-1][0], "pushed_seq": last_seq})
+                sent += ans["applied"]
+                pending -= len(batch)
+                batch, body = upcoming.result()
+        return sent
+
+    def _rewind(self, expected, batch):
+        """The hub lacks changes it once acknowledged (restored from a backup?): resend from there."""
+        if expected - 1 >= batch[0][1]:
+            return False  # it has more than we think we sent: not something a resend can fix
+        self.replica.set_states({"pushed_lseq": self.replica.log_position_of(expected - 1) if expected > 1 else 0,
+                                 "pushed_seq": expected - 1})
+        return True
 
     def pull(self):
         """Fetch and merge the hub's changes until none are left; return how many were new."""

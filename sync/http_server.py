@@ -6,12 +6,14 @@ import gzip
 import json
 import zlib
 
+import orjson
+
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
 from .changelog import SequenceGap
 from .clock import ClockSkewError
-from .replica import ScopeError
+from .replica import ScopeError, paused_gc
 from .wire import EnrollRequest, PullQuery, push_request_schema
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
@@ -62,8 +64,8 @@ def _json_body():
         except zlib.error:
             raise SyncError(400, "body is not valid gzip", "bad_gzip") from None
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise SyncError(400, "body is not valid JSON", "bad_json") from None
     if not isinstance(body, dict):
         raise SyncError(400, "body must be a JSON object", "bad_json")
@@ -106,6 +108,11 @@ def enroll():
 @bp.post("/push")
 def push():
     """Apply a node's batch atomically; a batch already applied is acknowledged again and changes nothing."""
+    with paused_gc():
+        return _push()
+
+
+def _push():
     node = _node()
     ctx = _ctx()
     body = _json_body()
@@ -123,9 +130,15 @@ def push():
                         "wrong_origin")
     _check_schema(ctx, node, body["schema_version"], "push", body["clock_ms"], body["pending"])
     bound = current_app.config["SKEW_BOUND_S"] * 1000
+    skews = []
+
+    def record(tx):
+        skews.append(ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
+                                                 body["pending"], tx=tx))
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
-                                          skew_bound_ms=bound, allowed_scope=node["compound_id"])
+                                          skew_bound_ms=bound, allowed_scope=node["compound_id"],
+                                          before_commit=record)
     except ClockSkewError as e:
         msg = f"refused: {e}"
         skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
@@ -135,8 +148,7 @@ def push():
         raise SyncError(409, str(e), "sequence_gap", expected_seq=e.expected) from None
     except ScopeError as e:
         raise SyncError(403, str(e), "out_of_scope") from None
-    skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
-                                       body["pending"])
+    skew = skews[0]
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
         "duplicates": result.duplicates, "conflicts": result.conflicts,

@@ -89,15 +89,20 @@ class NodeRegistry:
                            (True, node_id)).rowcount
         return n > 0
 
-    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None):
-        """Note a node's visit: when, its clock skew against ours, its schema and queue, any refusal."""
+    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None, tx=None):
+        """Note a node's visit: when, its clock skew against ours, its schema and queue, any refusal.
+
+        Pass ``tx`` to record it inside a transaction already open (a push's), saving a commit.
+        """
+        if tx is None:
+            with self.store.write() as tx:
+                return self.record_contact(node_id, kind, clock_ms, schema_version, pending, error, tx)
         now = self.wall()
         skew = None if clock_ms is None else clock_ms - now
         col = "last_push_ms" if kind == "push" else "last_pull_ms"
         # A push's outcome decides the error shown; a good pull must not hide a refused push.
         err = "?" if kind == "push" else "COALESCE(?, last_error)"
-        with self.store.write() as tx:
-            tx.execute(f"UPDATE sync_nodes SET last_seen_ms = ?, {col} = ?, skew_ms = COALESCE(?, skew_ms), "
-                       f"schema_version = ?, pending = COALESCE(?, pending), last_error = {err} WHERE id = ?",
-                       (now, now, skew, schema_version, pending, error, node_id))
+        tx.execute(f"UPDATE sync_nodes SET last_seen_ms = ?, {col} = ?, skew_ms = COALESCE(?, skew_ms), "
+                   f"schema_version = ?, pending = COALESCE(?, pending), last_error = {err} WHERE id = ?",
+                   (now, now, skew, schema_version, pending, error, node_id))
         return skew

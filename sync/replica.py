@@ -3,13 +3,42 @@
 The same class serves a gate node and the hub; the hub merely also answers pushes and pulls.
 It takes its store and clock as parameters and imports no web or database framework.
 """
-import json
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import orjson
+
 from .changelog import fresh_changes, next_cursor
-from .clock import ClockSkewError  # noqa: F401  (re-exported for callers)
 from .merge import merge_batch, merge_fields
 from .tables import DELETED
+
+
+@contextmanager
+def paused_gc():
+    """Hold the cyclic garbage collector while a batch is merged.
+
+    Merging allocates tens of thousands of short-lived, acyclic dicts, which would otherwise trigger
+    repeated full collections over the whole heap; reference counting frees them all the same.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _dumps(value):
+    return orjson.dumps(value).decode()
+
+
+def _change_json(origin, seq, hlc, table, row_id, data, prev):
+    """Render one logged change as wire JSON, splicing in its stored data and prev texts."""
+    head = f'{{"origin":{_dumps(origin)},' if origin is not None else "{"
+    return (f'{head}"seq":{seq},"hlc":{hlc},"table":"{table}","id":{_dumps(row_id)},"data":{data}'
+            + (f',"prev":{prev}}}' if prev else "}"))
 
 
 class WriteError(Exception):
@@ -114,22 +143,22 @@ class Replica:
 
     # -- remote changes --------------------------------------------------------------------
     def apply_remote(self, changes, origin=None, contiguous=False, skew_bound_ms=None,
-                     allowed_scope=None, state=None):
+                     allowed_scope=None, state=None, before_commit=None):
         """Merge changes received from another replica, atomically, and return what it did.
 
         ``origin`` stamps every change with the sender (a node pushing its own outbox);
         ``contiguous`` demands an unbroken sequence from it; ``skew_bound_ms`` refuses the whole
         batch if any stamp lies further ahead of our clock (ClockSkewError); ``allowed_scope``
         refuses rows outside the sender's compound (ScopeError); ``state`` is written in the same
-        transaction (the pull cursor), so it advances only if the changes are in.
+        transaction (the pull cursor), so it advances only if the changes are in; ``before_commit(tx)``
+        runs last in that transaction too.
         """
         if origin is not None:
             for ch in changes:
                 ch["origin"] = origin
-        if skew_bound_ms is not None:
-            for ch in changes:
-                self.clock.check_not_far_future(ch["hlc"], skew_bound_ms)
-        with self.store.write() as tx:
+        if skew_bound_ms is not None and changes:
+            self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
+        with paused_gc(), self.store.write() as tx:
             seen = tx.seen_origins()
             before = dict(seen)
             fresh = fresh_changes(changes, seen, contiguous)
@@ -149,6 +178,8 @@ class Replica:
                 n_conflicts = 0
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
+            if before_commit is not None:
+                before_commit(tx)
         return ApplyResult(len(fresh), len(changes) - len(fresh), n_conflicts, seen)
 
     def _check_scope(self, changes, rows, scope):
@@ -180,27 +211,44 @@ class Replica:
     def _commit(self, tx, changes, rows, existing_append, seen_updates):
         """Merge changes into preloaded rows, write rows, log and bookkeeping; return conflicts found."""
         result = merge_batch(self.catalog, changes, rows, existing_append)
-        for ch in changes:
+        first = tx.take_seqs(len(changes))
+        logged = []
+        for i, ch in enumerate(changes):
+            ch["lseq"] = first + i
             table = self.catalog[ch["table"]]
-            if table.append_only:
-                ch["scope"] = table.scope_of(ch["id"], ch["data"])
-            else:
+            if not table.append_only:  # append-only rows are their own log entries
                 ch["scope"] = table.scope_of(ch["id"], rows[ch["table"]][ch["id"]][0])
+                logged.append(ch)
         for tname, dirty in result.dirty.items():
             tx.save_rows(tname, dirty)
         for tname, new in result.appended.items():
             tx.insert_appended(tname, new)
-        tx.append_log(changes)
+        tx.append_log(logged)
         tx.save_seen(seen_updates)
         if result.conflicts:
             tx.insert_conflicts(result.conflicts, self.clock.now())
         return len(result.conflicts)
 
     # -- the log, read ---------------------------------------------------------------------
-    def outbox(self, after_seq, limit):
-        """Return this replica's own changes after ``after_seq``, oldest first."""
+    def outbox(self, after_lseq, limit):
+        """Return [(log position, change)] of this replica's own changes after ``after_lseq``, oldest first."""
         with self.store.read() as tx:
-            return tx.own_changes(self.id, after_seq, limit)
+            return tx.own_changes(self.id, after_lseq, limit)
+
+    def outbox_json(self, after_lseq, limit):
+        """Return [(log position, seq, change as JSON text)] of own changes after ``after_lseq``.
+
+        The log already holds each change's data as JSON, so it is spliced in, not parsed and re-encoded.
+        """
+        with self.store.read() as tx:
+            rows = tx.own_log_rows(self.id, after_lseq, limit)
+        return [(lseq, oseq, _change_json(None, oseq, hlc, tbl, row_id, data, prev))
+                for lseq, _origin, oseq, hlc, tbl, row_id, data, prev in rows]
+
+    def log_position_of(self, seq):
+        """Return the log position of this replica's own change number ``seq`` (0 for none)."""
+        with self.store.read() as tx:
+            return tx.lseq_of(self.id, seq)
 
     def own_seq(self):
         """Return the last sequence number this replica gave one of its own changes."""
@@ -211,11 +259,8 @@ class Replica:
         """Return (JSON text of each change, cursor, more) for a pull after ``after``."""
         with self.store.read() as tx:
             rows, high = tx.log_page(after, exclude_origin, scope, limit)
-        dumps = json.dumps
-        out = []
-        for seq, origin, oseq, hlc, tbl, row_id, data, prev in rows:
-            out.append(f'{{"origin":{dumps(origin)},"seq":{oseq},"hlc":{hlc},"table":"{tbl}",'
-                       f'"id":{dumps(row_id)},"data":{data}' + (f',"prev":{prev}}}' if prev else "}"))
+        out = [_change_json(origin, oseq, hlc, tbl, row_id, data, prev)
+               for _seq, origin, oseq, hlc, tbl, row_id, data, prev in rows]
         cursor, more = next_cursor([r[0] for r in rows], limit, high)
         return out, cursor, more
 
@@ -226,5 +271,10 @@ class Replica:
 
     def set_state(self, key, value):
         """Write one value of this replica's persistent sync state."""
+        self.set_states({key: value})
+
+    def set_states(self, values):
+        """Write several values of this replica's persistent sync state in one transaction."""
         with self.store.write() as tx:
-            tx.set_state(key, value)
+            for key, value in values.items():
+                tx.set_state(key, value)

@@ -3,14 +3,18 @@
 Bulk paths use the DB-API's executemany directly: building ORM objects costs ~100 µs a row, too
 slow for syncing a day's events in seconds. The SQL is plain enough to run on SQLite and PostgreSQL.
 """
-import json
 from contextlib import contextmanager
 
-from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint, event)
+import orjson
+
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, event)
 
 from .tables import DELETED
 
+# In SQLite only a column declared exactly INTEGER PRIMARY KEY is the rowid: rows then append in order
+# instead of going through a second index.
+LOG_POSITION = BigInteger().with_variant(Integer(), "sqlite")
 _COLUMN_TYPES = {"str": String, "text": Text, "int": BigInteger, "float": Float, "bool": Boolean,
                  "ref": String, "date": String, "datetime": String, "json": Text}
 CHUNK = 500
@@ -26,14 +30,20 @@ def build_metadata(catalog, metadata=None):
     """Add the replicated tables of ``catalog`` and the sync bookkeeping tables to ``metadata``."""
     md = metadata if metadata is not None else MetaData()
     for t in catalog:
-        cols = [Column("id", String(64), primary_key=True)] + [_column(f) for f in t.fields]
         if t.append_only:
-            cols += [Column("_hlc", BigInteger, nullable=False), Column("_origin", String(64), nullable=False)]
+            # An append-only table is its own change log: each row is keyed by its place in the log
+            # (_seq), so a gate event is written once, in order, not again in sync_log.
+            cols = [Column("_seq", LOG_POSITION, primary_key=True, autoincrement=False),
+                    Column("id", String(64), nullable=False, unique=True)]
+            cols += [_column(f) for f in t.fields]
+            cols += [Column("_origin", String(64), nullable=False), Column("_oseq", BigInteger, nullable=False),
+                     Column("_hlc", BigInteger, nullable=False)]
         else:
+            cols = [Column("id", String(64), primary_key=True)] + [_column(f) for f in t.fields]
             cols += [Column(DELETED, Boolean, nullable=False, default=False), Column("_v", Text, nullable=False)]
         Table(t.name, md, *cols)
     Table("sync_log", md,
-          Column("seq", Integer, primary_key=True, autoincrement=True),
+          Column("seq", LOG_POSITION, primary_key=True, autoincrement=False),
           Column("origin", String(64), nullable=False),
           Column("oseq", BigInteger, nullable=False),
           Column("hlc", BigInteger, nullable=False),
@@ -41,9 +51,11 @@ def build_metadata(catalog, metadata=None):
           Column("row_id", String(64), nullable=False),
           Column("scope", String(64)),
           Column("data", Text, nullable=False),
-          Column("prev", Text),
-          UniqueConstraint("origin", "oseq", name="uq_sync_log_origin_oseq"),
-          Index("ix_sync_log_row", "tbl", "row_id"))
+          Column("prev", Text))
+    # One counter orders the log and every append-only table; its row lock also serialises writers.
+    Table("sync_counter", md,
+          Column("name", String(16), primary_key=True),
+          Column("value", BigInteger, nullable=False))
     Table("sync_origins", md,
           Column("origin", String(64), primary_key=True),
           Column("max_oseq", BigInteger, nullable=False))
@@ -81,7 +93,7 @@ def build_metadata(catalog, metadata=None):
     return md
 
 
-def configure_sqlite(engine, synchronous="FULL"):
+def configure_sqlite(engine, synchronous="FULL", cache_kb=65536):
     """Put an SQLite engine in WAL mode and let each transaction choose DEFERRED or IMMEDIATE.
 
     pysqlite's own transaction handling is switched off (isolation_level None) so BEGIN is ours:
@@ -97,6 +109,7 @@ def configure_sqlite(engine, synchronous="FULL"):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA cache_size=-{cache_kb}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -106,7 +119,10 @@ def configure_sqlite(engine, synchronous="FULL"):
 
 
 def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
+
+
+_loads = orjson.loads
 
 
 class SqlStore:
@@ -167,7 +183,7 @@ class Txn:
             sql = (f"SELECT id, {', '.join(names)}, {DELETED}, _v FROM {tname} "
                    f"WHERE id IN ({','.join('?' * len(part))})")
             for r in self.rows(sql, part):
-                versions = json.loads(r[-1])
+                versions = _loads(r[-1])
                 values = {}
                 for j, name in enumerate(names, start=1):
                     if name in versions:
@@ -211,54 +227,118 @@ class Txn:
         table = self.catalog[tname]
         names = table.field_names
         encode = _encoders(table)
-        cols = ("id",) + names + ("_hlc", "_origin")
+        cols = ("id",) + names + ("_seq", "_origin", "_oseq", "_hlc")
         params = []
         for ch in changes:
             data = ch["data"]
-            tup = [ch["id"]]
-            for name in names:
-                v = data.get(name)
-                tup.append(encode[name](v) if name in encode and v is not None else v)
-            tup.append(ch["hlc"])
-            tup.append(ch["origin"])
-            params.append(tuple(tup))
+            vals = [data.get(name) for name in names]
+            for name in encode:
+                i = names.index(name)
+                if vals[i] is not None:
+                    vals[i] = encode[name](vals[i])
+            params.append((ch["id"], *vals, ch["lseq"], ch["origin"], ch["seq"], ch["hlc"]))
         self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
                          "ON CONFLICT (id) DO NOTHING", params)
 
     # -- change log ----------------------------------------------------------------------------
+    def take_seqs(self, n):
+        """Reserve ``n`` consecutive log positions and return the first."""
+        last = self.rows("UPDATE sync_counter SET value = value + ? WHERE name = 'log' RETURNING value", (n,))
+        if not last:  # a new database: the counter row is created on first use
+            self.execute("INSERT INTO sync_counter (name, value) VALUES ('log', ?)", (n,))
+            return 1
+        return last[0][0] - n + 1
+
+    def log_end(self):
+        """Return the last log position handed out (in this snapshot)."""
+        r = self.rows("SELECT value FROM sync_counter WHERE name = 'log'")
+        return r[0][0] if r else 0
+
     def append_log(self, changes):
-        """Append changes (with origin, seq, hlc, table, id, scope, data, prev) to the change log."""
+        """Append changes of mutable tables (with lseq, origin, seq, hlc, id, scope, data, prev) to the log."""
         self.executemany(
-            "INSERT INTO sync_log (origin, oseq, hlc, tbl, row_id, scope, data, prev) VALUES (?,?,?,?,?,?,?,?)",
-            [(c["origin"], c["seq"], c["hlc"], c["table"], c["id"], c.get("scope"), _dumps(c["data"]),
+            "INSERT INTO sync_log (seq, origin, oseq, hlc, tbl, row_id, scope, data, prev) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(c["lseq"], c["origin"], c["seq"], c["hlc"], c["table"], c["id"], c.get("scope"), _dumps(c["data"]),
               _dumps(c["prev"]) if c.get("prev") else None) for c in changes])
+
+    def _log_union(self, where_log, where_app, params_log, params_app):
+        """SQL over the change log and every append-only table, as (seq, origin, oseq, hlc, tbl, id, data, prev).
+
+        ``where_app`` may name ``{scope}``, replaced by each append-only table's scope column.
+        """
+        parts, params = [f"SELECT seq, origin, oseq, hlc, tbl, row_id, data, prev FROM sync_log WHERE {where_log}"], \
+            list(params_log)
+        for t in self.catalog:
+            if t.append_only:
+                parts.append(f"SELECT _seq, _origin, _oseq, _hlc, '{t.name}', id, NULL, NULL FROM {t.name} "
+                             f"WHERE {where_app.format(scope=t.scope or 'NULL')}")
+                params += params_app
+        return " UNION ALL ".join(parts), params
+
+    def _as_changes(self, rows):
+        """Turn log rows into (seq, origin, oseq, hlc, table, id, data_json, prev_json), rebuilding appended rows."""
+        out, appended = [], {}
+        for r in rows:
+            if r[6] is None:
+                appended.setdefault(r[4], []).append(r[5])
+        data_of = {}
+        for tname, ids in appended.items():
+            table = self.catalog[tname]
+            names = table.field_names
+            decode = _decoders(table)
+            for i in range(0, len(ids), CHUNK):
+                part = ids[i:i + CHUNK]
+                for row in self.rows(f"SELECT id, {', '.join(names)} FROM {tname} "
+                                     f"WHERE id IN ({','.join('?' * len(part))})", part):
+                    d = {}
+                    for j, name in enumerate(names, start=1):
+                        v = row[j]
+                        if v is not None:
+                            d[name] = decode[name](v) if name in decode else v
+                    data_of[(tname, row[0])] = _dumps(d)
+        for r in rows:
+            out.append(r if r[6] is not None else r[:6] + (data_of[(r[4], r[5])], None))
+        return out
 
     def log_page(self, after, exclude_origin, scope, limit):
         """Return up to ``limit`` log rows after ``after`` for a scope, and the log's end in this snapshot."""
-        where, params = ["seq > ?"], [after]
+        wl, wa, pl = ["seq > ?"], ["_seq > ?"], [after]
         if exclude_origin is not None:
-            where.append("origin <> ?")
-            params.append(exclude_origin)
+            wl.append("origin <> ?")
+            wa.append("_origin <> ?")
+            pl.append(exclude_origin)
         if scope is not None:
-            where.append("(scope = ? OR scope IS NULL)")
-            params.append(scope)
-        params.append(limit)
-        rows = self.rows("SELECT seq, origin, oseq, hlc, tbl, row_id, data, prev FROM sync_log "
-                         f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?", params)
-        high = self.rows("SELECT COALESCE(MAX(seq), 0) FROM sync_log")[0][0]
-        return rows, high
+            wl.append("(scope = ? OR scope IS NULL)")
+            wa.append("({scope} = ? OR {scope} IS NULL)")
+            pl.append(scope)
+        sql, params = self._log_union(" AND ".join(wl), " AND ".join(wa), pl, pl)
+        high = self.log_end()
+        rows = self.rows(f"SELECT * FROM ({sql}) AS log ORDER BY 1 LIMIT ?", params + [limit])
+        return self._as_changes(rows), high
 
-    def own_changes(self, origin, after_oseq, limit):
-        """Return this origin's changes after ``after_oseq`` as dicts, in sequence order."""
-        rows = self.rows("SELECT oseq, hlc, tbl, row_id, data, prev FROM sync_log WHERE origin = ? AND oseq > ? "
-                         "ORDER BY oseq LIMIT ?", (origin, after_oseq, limit))
+    def own_log_rows(self, origin, after_lseq, limit):
+        """Return this origin's log rows after ``after_lseq`` (data as JSON text), in order."""
+        sql, params = self._log_union("origin = ? AND seq > ?", "_origin = ? AND _seq > ?",
+                                      [origin, after_lseq], [origin, after_lseq])
+        return self._as_changes(self.rows(f"SELECT * FROM ({sql}) AS log ORDER BY 1 LIMIT ?", params + [limit]))
+
+    def own_changes(self, origin, after_lseq, limit):
+        """Return [(log position, change)] of this origin after ``after_lseq``, in order."""
+        rows = self.own_log_rows(origin, after_lseq, limit)
         out = []
-        for oseq, hlc, tbl, row_id, data, prev in rows:
-            ch = {"seq": oseq, "hlc": hlc, "table": tbl, "id": row_id, "data": json.loads(data)}
+        for seq, _origin, oseq, hlc, tbl, row_id, data, prev in rows:
+            ch = {"seq": oseq, "hlc": hlc, "table": tbl, "id": row_id, "data": _loads(data)}
             if prev:
-                ch["prev"] = json.loads(prev)
-            out.append(ch)
+                ch["prev"] = _loads(prev)
+            out.append((seq, ch))
         return out
+
+    def lseq_of(self, origin, oseq):
+        """Return the log position of one of an origin's changes (0 if there is none)."""
+        sql, params = self._log_union("origin = ? AND oseq = ?", "_origin = ? AND _oseq = ?",
+                                      [origin, oseq], [origin, oseq])
+        r = self.rows(sql, params)
+        return r[0][0] if r else 0
 
     def seen_origins(self):
         """Return {origin: highest sequence applied}."""
@@ -271,8 +351,12 @@ class Txn:
                          list(updates.items()))
 
     def max_hlc(self):
-        """Return the highest stamp in the change log (0 when empty)."""
-        return self.rows("SELECT COALESCE(MAX(hlc), 0) FROM sync_log")[0][0]
+        """Return the highest stamp in the change log and append-only tables (0 when empty)."""
+        best = self.rows("SELECT COALESCE(MAX(hlc), 0) FROM sync_log")[0][0]
+        for t in self.catalog:
+            if t.append_only:
+                best = max(best, self.rows(f"SELECT COALESCE(MAX(_hlc), 0) FROM {t.name}")[0][0])
+        return best
 
     # -- conflicts and state ---------------------------------------------------------------
     def insert_conflicts(self, conflicts, detected_hlc):
@@ -287,7 +371,7 @@ class Txn:
     def get_state(self, key, default=None):
         """Read one value of the replica's own state."""
         r = self.rows("SELECT value FROM sync_state WHERE key = ?", (key,))
-        return json.loads(r[0][0]) if r else default
+        return _loads(r[0][0]) if r else default
 
     def set_state(self, key, value):
         """Write one value of the replica's own state."""
@@ -301,7 +385,7 @@ def _decoders(table):
         if f.type == "bool":
             out[f.name] = bool
         elif f.type == "json":
-            out[f.name] = json.loads
+            out[f.name] = _loads
     return out
 
 

@@ -48,6 +48,16 @@ class ChangeList(fields.Field):
     def _check_one(self, ch, tables):
         if type(ch) is not dict:
             return "must be an object"
+        # Fast path: a well-formed change passes these few tests; anything else gets the full report.
+        table = tables.get(ch.get("table"))
+        seq, hlc, rid, data, prev = ch.get("seq"), ch.get("hlc"), ch.get("id"), ch.get("data"), ch.get("prev")
+        if (table is not None and type(seq) is int and seq > 0 and type(hlc) is int and hlc >= 0
+                and type(rid) is str and 0 < len(rid) <= MAX_ID and type(data) is dict and data
+                and (prev is None and not table.append_only or prev is None) and len(ch) <= 6 + self.with_origin
+                and ch.keys() <= CHANGE_KEYS and ("origin" in ch) == self.with_origin
+                and (not self.with_origin or (type(ch["origin"]) is str and 0 < len(ch["origin"]) <= MAX_ID))
+                and not table.check_data(data, creating=False)):
+            return None
         extra = ch.keys() - CHANGE_KEYS
         if extra:
             return {k: "unknown key" for k in sorted(extra)}

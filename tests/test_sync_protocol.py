@@ -62,7 +62,7 @@ def test_resent_batch_changes_nothing_after_the_first(cluster):
     east = cluster.nodes["east-gate"]
     for i in range(5):
         east.api("POST", "/rows/gate_events", json=_event(east, i))
-    batch = east.replica.outbox(0, 100)
+    batch = [ch for _, ch in east.replica.outbox(0, 100)]
     answers = [_push_raw(cluster, east, batch) for _ in range(4)]
     assert [a.status_code for a in answers] == [200] * 4
     assert answers[0].json()["applied"] == 5
@@ -70,7 +70,7 @@ def test_resent_batch_changes_nothing_after_the_first(cluster):
     assert all(a.json()["acked_seq"] == 5 for a in answers)
     assert len(cluster.hub.table("gate_events")) == 5
     with cluster.hub.rt.store.read() as tx:
-        assert tx.rows("SELECT COUNT(*) FROM sync_log WHERE origin = 'east-gate'")[0][0] == 5
+        assert tx.rows("SELECT COUNT(*) FROM gate_events WHERE _origin = 'east-gate'")[0][0] == 5
 
 
 def test_connection_dropped_after_commit_loses_and_duplicates_nothing(cluster, monkeypatch):
@@ -94,7 +94,8 @@ def test_connection_dropped_after_commit_loses_and_duplicates_nothing(cluster, m
     assert client.pending() == 0
     assert len(cluster.hub.table("gate_events")) == 30
     with cluster.hub.rt.store.read() as tx:
-        assert tx.rows("SELECT COUNT(*), COUNT(DISTINCT oseq) FROM sync_log WHERE origin = 'east-gate'")[0] == (30, 30)
+        assert tx.rows("SELECT COUNT(*), COUNT(DISTINCT _oseq) FROM gate_events WHERE _origin = 'east-gate'")[0] \
+            == (30, 30)
 
 
 @pytest.mark.parametrize("case, status, code", [
@@ -106,7 +107,7 @@ def test_connection_dropped_after_commit_loses_and_duplicates_nothing(cluster, m
 def test_bad_credentials_are_refused_and_nothing_is_stored(cluster, case, status, code):
     east, b20 = cluster.nodes["east-gate"], cluster.nodes["building-20"]
     east.api("POST", "/rows/gate_events", json=_event(east))
-    batch = east.replica.outbox(0, 10)
+    batch = [ch for _, ch in east.replica.outbox(0, 10)]
     kwargs = {}
     if case == "no token":
         kwargs["token"] = False
@@ -150,7 +151,7 @@ def test_node_receives_only_its_own_compound(cluster):
 def test_schema_mismatch_is_refused_with_409_and_kept_queued(cluster):
     east = cluster.nodes["east-gate"]
     east.api("POST", "/rows/gate_events", json=_event(east))
-    r = _push_raw(cluster, east, east.replica.outbox(0, 10), schema_version=99)
+    r = _push_raw(cluster, east, [ch for _, ch in east.replica.outbox(0, 10)], schema_version=99)
     assert r.status_code == 409 and r.json()["code"] == "schema_mismatch"
     assert "upgrade" in r.json()["error"]
     assert cluster.hub.table("gate_events") == {}
@@ -216,7 +217,7 @@ def test_bad_change_is_refused_naming_the_problem_and_nothing_is_stored(cluster,
     east = cluster.nodes["east-gate"]
     for i in range(3):
         east.api("POST", "/rows/gate_events", json=_event(east, i))
-    batch = east.replica.outbox(0, 10)
+    batch = [ch for _, ch in east.replica.outbox(0, 10)]
     mutate(batch[2])
     r = _push_raw(cluster, east, batch)
     assert r.status_code == 400
@@ -244,8 +245,8 @@ def test_malformed_body_gets_400_naming_the_problem(cluster, raw, gz, fragment):
 def test_oversized_batch_gets_413(cluster):
     east = cluster.nodes["east-gate"]
     change = {"seq": 1, "hlc": 1, "table": "gate_events", "id": "x", "data": {"gate": "g"}}
-    r = _push_raw(cluster, east, [dict(change, seq=i + 1, id=str(i)) for i in range(10_001)])
-    assert r.status_code == 413 and "10000" in r.json()["error"]
+    r = _push_raw(cluster, east, [dict(change, seq=i + 1, id=str(i)) for i in range(20_001)])
+    assert r.status_code == 413 and "20000" in r.json()["error"]
     assert cluster.hub.table("gate_events") == {}
 
 
@@ -261,7 +262,7 @@ def test_a_gap_in_sequence_numbers_is_refused(cluster):
     east = cluster.nodes["east-gate"]
     for i in range(3):
         east.api("POST", "/rows/gate_events", json=_event(east, i))
-    batch = east.replica.outbox(0, 10)
+    batch = [ch for _, ch in east.replica.outbox(0, 10)]
     r = _push_raw(cluster, east, batch[1:])
     assert r.status_code == 409 and r.json()["code"] == "sequence_gap" and r.json()["expected_seq"] == 1
     assert cluster.hub.table("gate_events") == {}
