@@ -139,7 +139,7 @@ def main():
     code = subprocess.run(cli + ["hub", "add-node", "east-gate", "--compound", compound_id, "--data-dir",
                                  f"{tmp}/hub"], env=env, check=True, capture_output=True, text=True).stdout
     code = code.split("enrolment code: ")[1].split()[0]
-    hub = subprocess.Popen(cli + ["hub", "run", "--data-dir", f"{tmp}/hub", "--port", str(args.port)], env=env,
+    hub = subprocess.Popen(os.environ.get("BENCH_HUB_PREFIX", "").split() + cli + ["hub", "run", "--data-dir", f"{tmp}/hub", "--port", str(args.port)], env=env,
                            stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{args.port}"
     try:

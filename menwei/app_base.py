@@ -18,7 +18,8 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     app.json.ensure_ascii = False  # Chinese names stay readable in API answers
     db.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
+        configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_KB"],
+                         app.config["SQLITE_WAL_AUTOCHECKPOINT"])
         db.create_all()
         app.extensions["menwei"] = Runtime(app, db.engine)
     register_error_handlers(app)

@@ -13,6 +13,8 @@
 | SYNC_BACKOFF_MAX_S | 300 | longest wait between retries while it does not |
 | SYNC_TIMEOUT_S | 60 | HTTP timeout of one sync request |
 | SQLITE_SYNCHRONOUS | FULL | SQLite's synchronous pragma (FULL: an answered write survives power loss) |
+| SQLITE_CACHE_KB | 32768 | SQLite page cache per connection, in KiB |
+| SQLITE_WAL_AUTOCHECKPOINT | 1000 | WAL pages before SQLite copies them back into the database |
 | SECRET_KEY | random per start | signs sessions |
 """
 import os
@@ -29,8 +31,11 @@ DEFAULTS = {
     "SYNC_BACKOFF_MAX_S": 300.0,
     "SYNC_TIMEOUT_S": 60.0,
     "SQLITE_SYNCHRONOUS": "FULL",
+    "SQLITE_CACHE_KB": 32768,
+    "SQLITE_WAL_AUTOCHECKPOINT": 1000,
 }
-_INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT"}
+_INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT", "SQLITE_CACHE_KB",
+         "SQLITE_WAL_AUTOCHECKPOINT"}
 _FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S"}
 ENV_PREFIX = "MENWEI_"
 

@@ -12,6 +12,7 @@ import orjson
 import requests
 from marshmallow import ValidationError
 
+from .replica import paused_gc
 from .wire import PushResponse, pull_response_schema
 
 log = logging.getLogger("menwei.sync")
@@ -46,7 +47,7 @@ class SyncClient:
     """Pushes a replica's own changes to the hub and pulls everyone else's."""
 
     def __init__(self, replica, hub_url, token, schema_version, push_batch=5000, pull_limit=5000,
-                 timeout=60.0, max_batch=10_000, skew_bound_ms=300_000, session=None):
+                 timeout=60.0, max_batch=20_000, skew_bound_ms=300_000, session=None):
         self.replica, self.hub_url, self.token = replica, hub_url.rstrip("/"), token
         self.schema_version, self.push_batch, self.pull_limit = schema_version, push_batch, pull_limit
         self.timeout, self.skew_bound_ms = timeout, skew_bound_ms
@@ -77,6 +78,10 @@ class SyncClient:
 
     def _prepare(self, after_lseq, pending):
         """Read the next outbox batch after a log position and encode it: ([(lseq, seq)], gzipped body)."""
+        with paused_gc():
+            return self._encode(after_lseq, pending)
+
+    def _encode(self, after_lseq, pending):
         rows = self.replica.outbox_json(after_lseq, self.push_batch)
         if not rows:
             return [], None

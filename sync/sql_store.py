@@ -3,7 +3,9 @@
 Bulk paths use the DB-API's executemany directly: building ORM objects costs ~100 µs a row, too
 slow for syncing a day's events in seconds. The SQL is plain enough to run on SQLite and PostgreSQL.
 """
+import heapq
 from contextlib import contextmanager
+from operator import itemgetter
 
 import orjson
 
@@ -93,7 +95,7 @@ def build_metadata(catalog, metadata=None):
     return md
 
 
-def configure_sqlite(engine, synchronous="FULL", cache_kb=65536):
+def configure_sqlite(engine, synchronous="FULL", cache_kb=65536, wal_autocheckpoint=1000):
     """Put an SQLite engine in WAL mode and let each transaction choose DEFERRED or IMMEDIATE.
 
     pysqlite's own transaction handling is switched off (isolation_level None) so BEGIN is ours:
@@ -110,6 +112,7 @@ def configure_sqlite(engine, synchronous="FULL", cache_kb=65536):
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute(f"PRAGMA cache_size=-{cache_kb}")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -123,6 +126,7 @@ def _dumps(value):
 
 
 _loads = orjson.loads
+_first = itemgetter(0)
 
 
 class SqlStore:
@@ -261,43 +265,32 @@ class Txn:
             [(c["lseq"], c["origin"], c["seq"], c["hlc"], c["table"], c["id"], c.get("scope"), _dumps(c["data"]),
               _dumps(c["prev"]) if c.get("prev") else None) for c in changes])
 
-    def _log_union(self, where_log, where_app, params_log, params_app):
-        """SQL over the change log and every append-only table, as (seq, origin, oseq, hlc, tbl, id, data, prev).
+    def _log_rows(self, where_log, params_log, where_app, params_app, limit):
+        """Read the log and every append-only table in log order: (seq, origin, oseq, hlc, tbl, id, data, prev).
 
+        Each source is read in order up to ``limit`` (each is keyed by its log position, so that is
+        an index range, never a sort of the whole log) and the streams are merged here.
         ``where_app`` may name ``{scope}``, replaced by each append-only table's scope column.
         """
-        parts, params = [f"SELECT seq, origin, oseq, hlc, tbl, row_id, data, prev FROM sync_log WHERE {where_log}"], \
-            list(params_log)
+        streams = [self.rows(f"SELECT seq, origin, oseq, hlc, tbl, row_id, data, prev FROM sync_log "
+                             f"WHERE {where_log} ORDER BY seq LIMIT ?", [*params_log, limit])]
         for t in self.catalog:
             if t.append_only:
-                parts.append(f"SELECT _seq, _origin, _oseq, _hlc, '{t.name}', id, NULL, NULL FROM {t.name} "
-                             f"WHERE {where_app.format(scope=t.scope or 'NULL')}")
-                params += params_app
-        return " UNION ALL ".join(parts), params
-
-    def _as_changes(self, rows):
-        """Turn log rows into (seq, origin, oseq, hlc, table, id, data_json, prev_json), rebuilding appended rows."""
-        out, appended = [], {}
-        for r in rows:
-            if r[6] is None:
-                appended.setdefault(r[4], []).append(r[5])
-        data_of = {}
-        for tname, ids in appended.items():
-            table = self.catalog[tname]
-            names = table.field_names
-            decode = _decoders(table)
-            for i in range(0, len(ids), CHUNK):
-                part = ids[i:i + CHUNK]
-                for row in self.rows(f"SELECT id, {', '.join(names)} FROM {tname} "
-                                     f"WHERE id IN ({','.join('?' * len(part))})", part):
-                    d = {}
-                    for j, name in enumerate(names, start=1):
-                        v = row[j]
-                        if v is not None:
-                            d[name] = decode[name](v) if name in decode else v
-                    data_of[(tname, row[0])] = _dumps(d)
-        for r in rows:
-            out.append(r if r[6] is not None else r[:6] + (data_of[(r[4], r[5])], None))
+                names = t.field_names
+                decode = _decoders(t)
+                rows = self.rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
+                                 f"WHERE {where_app.format(scope=t.scope or 'NULL')} ORDER BY _seq LIMIT ?",
+                                 [*params_app, limit])
+                streams.append([(r[0], r[1], r[2], r[3], t.name, r[4], (names, decode, r[5:]), None) for r in rows])
+        out = []
+        for r in heapq.merge(*streams, key=_first) if len(streams) > 1 else streams[0]:
+            if len(out) == limit:
+                break
+            if type(r[6]) is tuple:  # an appended row: its data is its columns
+                names, decode, vals = r[6]
+                data = {n: (decode[n](v) if n in decode else v) for n, v in zip(names, vals) if v is not None}
+                r = r[:6] + (_dumps(data), None)
+            out.append(r)
         return out
 
     def log_page(self, after, exclude_origin, scope, limit):
@@ -311,16 +304,13 @@ class Txn:
             wl.append("(scope = ? OR scope IS NULL)")
             wa.append("({scope} = ? OR {scope} IS NULL)")
             pl.append(scope)
-        sql, params = self._log_union(" AND ".join(wl), " AND ".join(wa), pl, pl)
         high = self.log_end()
-        rows = self.rows(f"SELECT * FROM ({sql}) AS log ORDER BY 1 LIMIT ?", params + [limit])
-        return self._as_changes(rows), high
+        return self._log_rows(" AND ".join(wl), pl, " AND ".join(wa), pl, limit), high
 
     def own_log_rows(self, origin, after_lseq, limit):
         """Return this origin's log rows after ``after_lseq`` (data as JSON text), in order."""
-        sql, params = self._log_union("origin = ? AND seq > ?", "_origin = ? AND _seq > ?",
-                                      [origin, after_lseq], [origin, after_lseq])
-        return self._as_changes(self.rows(f"SELECT * FROM ({sql}) AS log ORDER BY 1 LIMIT ?", params + [limit]))
+        return self._log_rows("origin = ? AND seq > ?", [origin, after_lseq],
+                              "_origin = ? AND _seq > ?", [origin, after_lseq], limit)
 
     def own_changes(self, origin, after_lseq, limit):
         """Return [(log position, change)] of this origin after ``after_lseq``, in order."""
@@ -335,9 +325,10 @@ class Txn:
 
     def lseq_of(self, origin, oseq):
         """Return the log position of one of an origin's changes (0 if there is none)."""
-        sql, params = self._log_union("origin = ? AND oseq = ?", "_origin = ? AND _oseq = ?",
-                                      [origin, oseq], [origin, oseq])
-        r = self.rows(sql, params)
+        r = self.rows("SELECT seq FROM sync_log WHERE origin = ? AND oseq = ?", (origin, oseq))
+        for t in self.catalog:
+            if t.append_only and not r:
+                r = self.rows(f"SELECT _seq FROM {t.name} WHERE _origin = ? AND _oseq = ?", (origin, oseq))
         return r[0][0] if r else 0
 
     def seen_origins(self):
