@@ -73,6 +73,11 @@ def _node_enrolled(data_dir, node_id):
 def demo(base_port, data_dir, host):
     """Start a seeded hub and two syncing gate nodes (east-gate, building-20); Ctrl-C stops them."""
     from node.cli import enroll_node, node_app
+    # Ctrl-C, and a service manager's SIGTERM, both stop the demo cleanly (even when started in the
+    # background, where SIGINT would otherwise be ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     os.makedirs(data_dir, exist_ok=True)
     token, codes = prepare(data_dir, base_port)
     hub_url = f"http://{host}:{base_port}"
