@@ -8,12 +8,12 @@
 | MAX_BATCH | 20000 | most changes one push may carry (more: HTTP 413) |
 | MAX_BODY_MB | 64 | largest request body, compressed or not (more: HTTP 413) |
 | PUSH_BATCH | 10000 | changes a node sends per push request |
-| PULL_LIMIT | 5000 | changes a node asks for per pull request |
+| PULL_LIMIT | 2000 | changes a node asks for per pull request |
 | SYNC_INTERVAL_S | 5 | seconds between background syncs while the hub answers |
 | SYNC_BACKOFF_MAX_S | 300 | longest wait between retries while it does not |
 | SYNC_TIMEOUT_S | 60 | HTTP timeout of one sync request |
 | SQLITE_SYNCHRONOUS | FULL | SQLite's synchronous pragma (FULL: an answered write survives power loss) |
-| SQLITE_CACHE_KB | 32768 | SQLite page cache per connection, in KiB |
+| SQLITE_CACHE_KB | 4096 (hub: 65536) | SQLite page cache per connection, in KiB (a gate laptop is small) |
 | SQLITE_WAL_AUTOCHECKPOINT | 1000 | WAL pages before SQLite copies them back into the database |
 | SECRET_KEY | random per start | signs sessions |
 """
@@ -26,12 +26,12 @@ DEFAULTS = {
     "MAX_BATCH": 20_000,
     "MAX_BODY_MB": 64,
     "PUSH_BATCH": 10_000,
-    "PULL_LIMIT": 5000,
+    "PULL_LIMIT": 2000,
     "SYNC_INTERVAL_S": 5.0,
     "SYNC_BACKOFF_MAX_S": 300.0,
     "SYNC_TIMEOUT_S": 60.0,
     "SQLITE_SYNCHRONOUS": "FULL",
-    "SQLITE_CACHE_KB": 32768,
+    "SQLITE_CACHE_KB": 4096,
     "SQLITE_WAL_AUTOCHECKPOINT": 1000,
 }
 _INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT", "SQLITE_CACHE_KB",
@@ -44,6 +44,8 @@ def load_config(app, role, test_config=None):
     """Fill ``app.config`` for a hub or node: defaults, instance file ``menwei.cfg``, env, test overrides."""
     app.config.from_mapping(DEFAULTS)
     app.config["ROLE"] = role
+    if role == "hub":
+        app.config["SQLITE_CACHE_KB"] = 65536
     if test_config is None:
         app.config.from_pyfile("menwei.cfg", silent=True)
         for key, value in os.environ.items():

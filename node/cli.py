@@ -102,8 +102,9 @@ def status(data_dir):
 def run(data_dir, host, port, no_sync):
     """Serve the node's desk and API, syncing with the hub in the background."""
     from menwei.runtime import runtime
-    from menwei.serve import make_server
+    from menwei.serve import limit_malloc_arenas, make_server
     from sync.http_client import BackgroundSync
+    limit_malloc_arenas()
     app = node_app(data_dir)
     syncer = None
     with app.app_context():
