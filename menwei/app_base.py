@@ -24,6 +24,8 @@ def build_app(import_name, role, test_config=None, instance_path=None):
         app.extensions["menwei"] = Runtime(app, db.engine)
     register_error_handlers(app)
     from .api import bp as api_bp
+    from .gate_checks import bp as gate_bp
     app.register_blueprint(api_bp)
+    app.register_blueprint(gate_bp)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app

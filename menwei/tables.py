@@ -38,6 +38,58 @@ RESIDENTS = Table("residents", fields=[
     Field("notes", "text", max_length=2000),
 ])
 
+VEHICLES = Table("vehicles", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("household_id", "ref", index=True),
+    Field("plate", required=True, max_length=16, index=True),
+    Field("notes", "text", max_length=2000),
+])
+
+#: Rules in force from ``effective_from`` (UTC ISO): compound-wide rows have no building_id; a
+#: building's row overrides the fields it sets. Empty fields fall back to the compound's, then defaults.
+CONTROL_RULES = Table("control_rules", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("building_id", "ref", index=True),
+    Field("effective_from", "datetime", required=True),
+    Field("level", choices=("open", "semi_closed", "closed", "quarantine")),
+    Field("outing_quota", "int", minimum=0, maximum=100),
+    Field("outing_days", "int", minimum=1, maximum=30),
+    Field("vehicle_policy", choices=("free", "exit_only", "banned")),
+    Field("fever_threshold", "float", minimum=36.0, maximum=40.0),
+    Field("work_pass_needs_certificate", "bool"),
+    Field("notes", "text", max_length=2000),
+])
+
+PASSES = Table("passes", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("kind", required=True, choices=("outing", "work", "vehicle", "visitor")),
+    Field("code", required=True, max_length=12, index=True),
+    Field("household_id", "ref", index=True),
+    Field("resident_id", "ref"),
+    Field("vehicle_id", "ref"),
+    Field("holder_name", max_length=50),
+    Field("employer", max_length=100),
+    Field("certificate_checked_by", max_length=50),
+    Field("reason", max_length=200),
+    Field("valid_from", "datetime"),
+    Field("valid_until", "datetime"),
+    Field("revoked", "bool"),
+    Field("revoked_reason", max_length=200),
+])
+
+INCIDENTS = Table("incidents", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("kind", required=True, choices=("fever", "dispute", "forced_entry", "tip", "other")),
+    Field("status", required=True, choices=("open", "investigating", "closed")),
+    Field("title", required=True, max_length=200),
+    Field("notes", "text", max_length=20_000),
+    Field("household_id", "ref"),
+    Field("vehicle_id", "ref"),
+    Field("gate_event_id", "ref"),
+    Field("opened_at", "datetime"),
+    Field("opened_by", max_length=50),
+])
+
 # Gate events are the bulk of all traffic (a million a month): every index here slows every sync.
 GATE_EVENTS = Table("gate_events", append_only=True, fields=[
     Field("compound_id", "ref", required=True),
@@ -46,7 +98,13 @@ GATE_EVENTS = Table("gate_events", append_only=True, fields=[
     Field("at", "datetime", required=True),
     Field("resident_id", "ref"),
     Field("household_id", "ref", index=True),
+    Field("vehicle_id", "ref"),
+    Field("pass_id", "ref"),
+    Field("purpose", choices=("outing", "return", "work", "vehicle", "visitor", "other")),
     Field("person_name", max_length=50),
+    Field("person_id_number", max_length=18, pii=True),
+    Field("person_phone", max_length=20, pii=True),
+    Field("reason", max_length=200),
     Field("decision", required=True, choices=("allowed", "denied")),
     Field("reasons", "json"),
     Field("temperature", "float", minimum=30.0, maximum=45.0),
@@ -54,4 +112,5 @@ GATE_EVENTS = Table("gate_events", append_only=True, fields=[
     Field("notes", "text", max_length=2000),
 ])
 
-CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, GATE_EVENTS], SCHEMA_VERSION)
+CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,
+                   GATE_EVENTS], SCHEMA_VERSION)
