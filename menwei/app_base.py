@@ -24,8 +24,10 @@ def build_app(import_name, role, test_config=None, instance_path=None):
         app.extensions["menwei"] = Runtime(app, db.engine)
     register_error_handlers(app)
     from .api import bp as api_bp
+    from .desk import api as desk_api
     from .gate_checks import bp as gate_bp
     app.register_blueprint(api_bp)
     app.register_blueprint(gate_bp)
+    app.register_blueprint(desk_api)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app

@@ -46,6 +46,7 @@ class CheckIn(Schema):
         34.0, 43.0, error="must be a body temperature between 34 and 43 °C"))
     operator = fields.String(load_default=None, validate=validate.Length(1, 50))
     id_checked = fields.Boolean(load_default=False)
+    deny_reason = fields.String(load_default=None, validate=validate.Length(1, 200))
 
     @validates_schema
     def one_subject(self, data, **_kw):
@@ -147,6 +148,9 @@ def check():
     with rt.store.read() as tx:
         c, compound_id = gather(tx, body, at)
     verdict = judge(c)
+    if body.get("deny_reason"):  # the volunteer refuses on their own judgement, and says why
+        verdict.allowed = False
+        verdict.reasons.append({"code": "operator", "message": body["deny_reason"]})
     event_id = str(uuid.uuid4())
     visitor = body.get("visitor") or {}
     event = {"compound_id": compound_id, "gate": rt.replica.id, "direction": c.direction, "at": at,
@@ -154,7 +158,8 @@ def check():
              "vehicle_id": (c.vehicle or {}).get("id"), "pass_id": (c.pass_ or {}).get("id"),
              "purpose": verdict.purpose, "decision": "allowed" if verdict.allowed else "denied",
              "reasons": verdict.reasons, "temperature": c.temperature, "operator": body.get("operator"),
-             "person_name": (c.resident or {}).get("name") or visitor.get("name") or (c.pass_ or {}).get("holder_name"),
+             "person_name": (c.resident or {}).get("name") or visitor.get("name") or (c.pass_ or {}).get("holder_name")
+             or (c.vehicle or {}).get("plate") or (c.household or {}).get("label"),
              "person_id_number": visitor.get("id_number"), "person_phone": visitor.get("phone"),
              "reason": visitor.get("reason")}
     writes = [("gate_events", event_id, {k: v for k, v in event.items() if v is not None})]

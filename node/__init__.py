@@ -2,10 +2,10 @@
 from flask import Blueprint, jsonify
 
 from menwei.app_base import build_app
+from menwei.desk import bp as desk_bp
+from menwei.errors import ApiError
 from menwei.runtime import runtime
 from sync.http_client import SyncFailed
-
-from menwei.errors import ApiError
 
 node_api = Blueprint("node_api", __name__, url_prefix="/api/v1")
 
@@ -26,4 +26,5 @@ def create_app(test_config=None, instance_path=None):
     """Create the gate node app."""
     app = build_app(__name__, "node", test_config, instance_path)
     app.register_blueprint(node_api)
+    app.register_blueprint(desk_bp)
     return app

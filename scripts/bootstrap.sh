@@ -8,7 +8,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.menwei-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip && .venv/bin/python -m pip install --quiet -e '.[test]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "installing Menwei failed (log above, also in $log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

@@ -7,41 +7,6 @@ DAY = 86_400_000
 HOUR = 3_600_000
 
 
-@pytest.fixture
-def gate(cluster):
-    """East gate with building 20 (room 1702, two residents, a Hubei car) and building 1 (room 101)."""
-    hub, east = cluster.hub, cluster.nodes["east-gate"]
-    cid = cluster.compound_id
-
-    def hub_row(table, **data):
-        r = hub.api("POST", f"/rows/{table}", json={"compound_id": cid, **data})
-        assert r.status_code == 201, r.get_json()
-        return r.get_json()["id"]
-
-    g = type("Gate", (), {})()
-    g.cluster, g.hub, g.east, g.hub_row = cluster, hub, east, hub_row
-    g.b20 = hub_row("buildings", number="20", name="20栋")
-    g.b1 = hub_row("buildings", number="1", name="1栋")
-    g.h1702 = hub_row("households", building_id=g.b20, room="1702", label="20-1702")
-    g.h101 = hub_row("households", building_id=g.b1, room="101", label="1-101")
-    g.zhang = hub_row("residents", household_id=g.h1702, name="张三", phone="13812345678")
-    g.li = hub_row("residents", household_id=g.h1702, name="李四")
-    g.wang = hub_row("residents", household_id=g.h101, name="王五")
-    g.car = hub_row("vehicles", household_id=g.h1702, plate="鄂A12345", notes="湖北牌照")
-    g.rule = lambda **r: hub_row("control_rules", effective_from=iso(cluster.base()), **r)
-    g.sync = lambda: east.sync()
-
-    def check(**body):
-        body.setdefault("temperature", 36.5)
-        r = east.api("POST", "/gate/checks", json=body)
-        assert r.status_code == 201, r.get_json()
-        return r.get_json()
-
-    g.check = check
-    g.sync()
-    return g
-
-
 def _codes(answer):
     return [r["code"] for r in answer["reasons"]]
 

@@ -1,0 +1,110 @@
+"""The gate desk: the page a volunteer works at, and the small JSON views it calls."""
+import orjson
+from flask import Blueprint, render_template, request
+
+from sync.tables import DELETED
+
+from .desk_search import search
+from .errors import ApiError
+from .gate_rules import iso, parse, rules_in_force
+from .privacy import mask_row
+from .runtime import runtime
+
+bp = Blueprint("desk", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/assets")
+api = Blueprint("desk_api", __name__, url_prefix="/api/v1/gate")
+
+EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "temperature", "reasons", "operator")
+
+
+@bp.get("/")
+def desk_page():
+    """The gate desk (Chinese by default, English switchable); every asset is served from here."""
+    rt = runtime()
+    return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role)
+
+
+@api.get("/search")
+def desk_search():
+    """Search rooms, names (hanzi, pinyin, initials), plates and pass codes."""
+    q = request.args.get("q", "")
+    if len(q) > 100:
+        raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
+    with runtime().store.read() as tx:
+        return {"results": search(tx, q)}
+
+
+def _rows(tx, table, where, params, cols=None):
+    t = runtime().catalog[table]
+    cols = cols or ["id"] + list(t.field_names)
+    return [mask_row(t, dict(zip(cols, r))) for r in tx.rows(
+        f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ?", [*params, False])]
+
+
+@api.get("/households/<household_id>")
+def household_card(household_id):
+    """A household's card: who lives there, the rules in force, and whether it may go out now and why not."""
+    rt = runtime()
+    at = iso(rt.wall())
+    with rt.store.read() as tx:
+        found = _rows(tx, "households", "id = ?", [household_id])
+        if not found:
+            raise ApiError(404, f"no household {household_id}")
+        hh = found[0]
+        residents = _rows(tx, "residents", "household_id = ?", [household_id],
+                          ["id", "name", "gender", "phone", "party_member", "notes"])
+        rule_rows = _rows(tx, "control_rules", "compound_id = ?", [hh["compound_id"]])
+        for r in rule_rows:
+            if r.get("work_pass_needs_certificate") is not None:
+                r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
+        rules = rules_in_force(rule_rows, hh["building_id"], at)
+        since = iso(parse(at).timestamp() * 1000 - rules["outing_days"] * 86_400_000)
+        outings = [r[0] for r in tx.rows(
+            "SELECT at FROM gate_events WHERE household_id = ? AND at > ? AND direction = 'out' "
+            "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (household_id, since))]
+        passes = _rows(tx, "passes", "household_id = ?", [household_id],
+                       ["id", "code", "kind", "holder_name", "valid_until", "revoked"])
+        vehicles = _rows(tx, "vehicles", "household_id = ?", [household_id], ["id", "plate", "notes"])
+    counted = rules["level"] in ("semi_closed", "closed")
+    left = max(rules["outing_quota"] - len(outings), 0) if counted else None
+    next_at = None
+    if counted and left == 0 and rules["outing_quota"]:
+        next_at = iso((parse(outings[-rules["outing_quota"]]).timestamp() + rules["outing_days"] * 86400) * 1000)
+    blocked = rules["level"] == "quarantine"
+    for p in passes:
+        p["revoked"] = bool(p["revoked"])
+    for r in residents:
+        r["party_member"] = bool(r["party_member"]) if r["party_member"] is not None else None
+    return {"household": hh, "residents": residents, "rules": rules, "outings": outings,
+            "outings_left": left, "next_outing_at": next_at, "may_go_out": not blocked and left != 0,
+            "passes": passes, "vehicles": vehicles}
+
+
+@api.get("/events")
+def recent_events():
+    """The last gate events at this gate (personal data masked)."""
+    rt = runtime()
+    try:
+        limit = min(int(request.args.get("limit", 20)), 200)
+    except ValueError:
+        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    t = rt.catalog["gate_events"]
+    with rt.store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(EVENT_COLS)} FROM gate_events WHERE gate = ? ORDER BY _seq DESC LIMIT ?",
+                       (rt.replica.id, limit))
+    events = []
+    for r in rows:
+        e = dict(zip(EVENT_COLS, r))
+        if e["reasons"]:
+            e["reasons"] = orjson.loads(e["reasons"])
+        events.append(mask_row(t, e))
+    return {"events": events}
+
+
+@api.get("/alerts")
+def alerts():
+    """Open fever incidents: the desk keeps them on screen until someone handles them."""
+    with runtime().store.read() as tx:
+        rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'", [],
+                     ["id", "title", "opened_at", "household_id", "gate_event_id"])
+    return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}

@@ -1,0 +1,106 @@
+"""The desk's one search box: pass codes, QR payloads, rooms, names, pinyin or initials, plates."""
+import functools
+import itertools
+import pathlib
+import re
+
+from sync.tables import DELETED
+
+MAX_RESULTS = 20
+_ROOM = re.compile(r"^\s*(\d+)\s*(?:栋|幢|号楼|-|\s)\s*(\d*)\s*室?\s*$")
+_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Za-z]")
+_CODE = re.compile(r"^(?:MENWEI:)?[A-Z0-9]{5,12}$", re.I)
+_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
+    | {0xFF41 + i: 0x61 + i for i in range(26)} | {0xFF0D: 0x2D, 0x3000: 0x20}
+
+
+@functools.lru_cache(maxsize=1)
+def _table():
+    path = pathlib.Path(__file__).parent / "data" / "pinyin.tsv"
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        ch, readings = line.split("\t")
+        table[ch] = readings.replace("v", "u").split(",")
+    return table
+
+
+# Surnames read differently from the character's first reading.
+_SURNAMES = {"曾": ["zeng"], "单": ["shan"], "解": ["xie"], "仇": ["qiu"], "区": ["ou"], "查": ["zha"],
+             "朴": ["piao"], "盖": ["ge"], "乐": ["yue", "le"], "缪": ["miao"], "尉": ["yu", "wei"]}
+
+
+@functools.lru_cache(maxsize=20_000)
+def readings(name):
+    """Return (full pinyin spellings, initials spellings) a name may be typed as: 张三 → ({zhangsan}, {zs})."""
+    table = _table()
+    per_char = []
+    for i, ch in enumerate(name):
+        options = (_SURNAMES.get(ch) if i == 0 else None) or table.get(ch) or [ch.lower()]
+        per_char.append(options[:3])
+    fulls, initials = set(), set()
+    for combo in itertools.islice(itertools.product(*per_char), 27):
+        fulls.add("".join(combo))
+        initials.add("".join(p[0] for p in combo))
+    return frozenset(fulls), frozenset(initials)
+
+
+def normalise(q):
+    """Fold full-width digits and letters, trim, and map ü/v to u as in the table."""
+    return q.translate(_FULLWIDTH).strip()
+
+
+def room_label(q):
+    """Turn ``20栋1702``, ``20-1702`` or ``20 1702`` into ``20-1702`` (None if it is not a room)."""
+    q = normalise(q)
+    if re.fullmatch(r"\d{1,3}", q):  # a building number alone lists its rooms
+        return q + "-"
+    m = _ROOM.match(q)
+    return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
+def search(tx, q):
+    """Find what a volunteer typed: [{kind, id, label, detail, household_id}] best first."""
+    q = normalise(q)
+    if not q:
+        return []
+    out = []
+    label = room_label(q)
+    if label:
+        exact = not label.endswith("-")
+        rows = tx.rows(f"SELECT id, label FROM households WHERE label {'=' if exact else 'LIKE'} ? AND {DELETED} = ? "
+                       "ORDER BY label LIMIT ?", (label if exact else label + "%", False, MAX_RESULTS))
+        if not rows and exact:
+            rows = tx.rows(f"SELECT id, label FROM households WHERE label LIKE ? AND {DELETED} = ? ORDER BY label "
+                           "LIMIT ?", (label + "%", False, MAX_RESULTS))
+        out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
+    if _CODE.match(q):
+        code = q.upper().removeprefix("MENWEI:")
+        for r in tx.rows(f"SELECT id, code, kind, holder_name, household_id FROM passes WHERE code = ? AND {DELETED} = ?",
+                         (code, False)):
+            out.append({"kind": "pass", "id": r[0], "label": r[1], "detail": f"{r[2]} {r[3] or ''}".strip(),
+                        "household_id": r[4]})
+    if _PLATE.match(q):
+        plate = re.sub(r"[\s·.\-]", "", q).upper()
+        for r in tx.rows(f"SELECT v.id, v.plate, v.household_id, h.label FROM vehicles v LEFT JOIN households h "
+                         f"ON h.id = v.household_id WHERE v.plate LIKE ? AND v.{DELETED} = ? LIMIT ?",
+                         (plate + "%", False, MAX_RESULTS)):
+            out.append({"kind": "vehicle", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]})
+    if re.search(r"[\u4e00-\u9fff]", q) and not _PLATE.match(q) and not label:
+        rows = tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
+                       f"ON h.id = r.household_id WHERE r.name LIKE ? AND r.{DELETED} = ? ORDER BY r.name LIMIT ?",
+                       (f"%{q}%", False, MAX_RESULTS))
+        out += [{"kind": "resident", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]} for r in rows]
+    elif re.fullmatch(r"[A-Za-z]+", q) and not out:
+        key = q.lower().replace("v", "u")
+        hits = []
+        for rid, name, hh, lab in tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN "
+                                          f"households h ON h.id = r.household_id WHERE r.{DELETED} = ?", (False,)):
+            fulls, initials = readings(name)
+            if key in initials:
+                hits.append((0, name, rid, hh, lab))
+            elif any(f.startswith(key) for f in fulls) or any(i.startswith(key) for i in initials):
+                hits.append((1, name, rid, hh, lab))
+        hits.sort()
+        out += [{"kind": "resident", "id": rid, "label": name, "detail": lab, "household_id": hh}
+                for _, name, rid, hh, lab in hits[:MAX_RESULTS]]
+    return out[:MAX_RESULTS]

@@ -1,0 +1,100 @@
+"""The gate desk in a real headless Chromium (Debian's, driven by Playwright), with the hub unreachable."""
+import os
+import shutil
+
+import pytest
+
+from conftest import LiveServer
+
+CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                                reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module (no browser download: Debian's binary)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def desk(gate, browser):
+    """The east gate's desk page, opened after the hub went down."""
+    from menwei.gate_rules import iso
+    gate.hub_row("passes", kind="outing", code="K7Q2M9", household_id=gate.h101, holder_name="王五")
+    gate.rule(level="closed")
+    gate.sync()
+    gate.cluster.close()  # from here on the hub is unreachable
+    with pytest.raises(Exception):
+        gate.east.sync()
+    server = LiveServer(gate.east.app)
+    page = browser.new_page()
+    outside = []
+    page.on("request", lambda req: None if req.url.startswith(server.url) else outside.append(req.url))
+    page.goto(server.url + "/")
+    page.gate, page.outside, page.iso = gate, outside, iso
+    yield page
+    page.close()
+    server.stop()
+    assert outside == [], f"the desk fetched from outside this node: {outside}"
+
+
+def _find(page, query):
+    page.fill("#q", query)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#card:not([hidden])")
+    return page.inner_text("#card")
+
+
+def _check(page, query, temperature, pick=None):
+    _find(page, query)
+    if pick:
+        page.click(f"#card li.pick[data-name='{pick}']")
+    page.fill("#temp", temperature)
+    page.press("#temp", "Enter")
+    page.wait_for_selector("#verdict:not([hidden])")
+    return page.locator("#verdict")
+
+
+def test_desk_shows_offline_while_the_hub_is_unreachable(desk):
+    desk.wait_for_selector("#sync.offline")
+    assert "离线" in desk.inner_text("#sync")
+
+
+def test_find_by_room_and_allow_an_outing(desk):
+    card = _find(desk, "20栋1702")
+    assert "20-1702" in card and "今天可外出" in card and "张三" in card and "138****5678" in card
+    verdict = _check(desk, "20栋1702", "36.6")
+    assert "放行" in verdict.inner_text() and "allowed" in verdict.get_attribute("class")
+    assert desk.locator("#events tbody tr").count() == 1
+
+
+def test_find_by_pinyin_initials_and_deny_the_second_outing(desk):
+    _check(desk, "20-1702", "36.6")
+    card = _find(desk, "ls")  # 李四, same household
+    assert "李四" in card and "今天不可外出" in card
+    verdict = _check(desk, "ls", "36.5")
+    assert "禁止通行" in verdict.inner_text()
+    assert desk.locator("#verdict li[data-code=quota_used]").count() == 1
+
+
+def test_find_by_pass_code_and_deny_for_fever_with_an_alert(desk):
+    verdict = _check(desk, "k7q2m9", "38.4")
+    assert desk.locator("#verdict li[data-code=fever]").count() == 1 and "denied" in verdict.get_attribute("class")
+    desk.wait_for_selector("#alerts div")
+    assert "发热警报" in desk.inner_text("#alerts") and "38.4" in desk.inner_text("#alerts")
+
+
+def test_choosing_a_resident_from_the_card_and_switching_to_english(desk):
+    verdict = _check(desk, "20-1702", "36.4", pick="张三")
+    assert "张三" in verdict.inner_text()
+    desk.click("#lang")
+    assert "ALLOWED" in desk.inner_text("#events") and "Gate desk" in desk.inner_text("header")
+    events = desk.gate.east.api("GET", "/gate/events").get_json()["events"]
+    assert [e["person_name"] for e in events] == ["张三"]
