@@ -6,6 +6,8 @@ import pytest
 
 from conftest import LiveServer
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
                                 reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
@@ -63,8 +65,8 @@ def _check(page, query, temperature, pick=None):
 
 
 def test_desk_shows_offline_while_the_hub_is_unreachable(desk):
-    desk.wait_for_selector("#sync.offline")
-    assert "离线" in desk.inner_text("#sync")
+    expect(desk.locator("#sync")).to_have_class("sync offline")
+    expect(desk.locator("#sync")).to_contain_text("离线")
 
 
 def test_find_by_room_and_allow_an_outing(desk):
@@ -72,7 +74,7 @@ def test_find_by_room_and_allow_an_outing(desk):
     assert "20-1702" in card and "今天可外出" in card and "张三" in card and "138****5678" in card
     verdict = _check(desk, "20栋1702", "36.6")
     assert "放行" in verdict.inner_text() and "allowed" in verdict.get_attribute("class")
-    assert desk.locator("#events tbody tr").count() == 1
+    expect(desk.locator("#events tbody tr")).to_have_count(1)
 
 
 def test_find_by_pinyin_initials_and_deny_the_second_outing(desk):
@@ -87,14 +89,15 @@ def test_find_by_pinyin_initials_and_deny_the_second_outing(desk):
 def test_find_by_pass_code_and_deny_for_fever_with_an_alert(desk):
     verdict = _check(desk, "k7q2m9", "38.4")
     assert desk.locator("#verdict li[data-code=fever]").count() == 1 and "denied" in verdict.get_attribute("class")
-    desk.wait_for_selector("#alerts div")
-    assert "发热警报" in desk.inner_text("#alerts") and "38.4" in desk.inner_text("#alerts")
+    expect(desk.locator("#alerts")).to_contain_text("发热警报")
+    expect(desk.locator("#alerts")).to_contain_text("38.4")
 
 
 def test_choosing_a_resident_from_the_card_and_switching_to_english(desk):
     verdict = _check(desk, "20-1702", "36.4", pick="张三")
     assert "张三" in verdict.inner_text()
     desk.click("#lang")
-    assert "ALLOWED" in desk.inner_text("#events") and "Gate desk" in desk.inner_text("header")
+    expect(desk.locator("#events")).to_contain_text("ALLOWED")
+    expect(desk.locator("header")).to_contain_text("Gate desk")
     events = desk.gate.east.api("GET", "/gate/events").get_json()["events"]
     assert [e["person_name"] for e in events] == ["张三"]

@@ -70,6 +70,7 @@ function drawResults() {
 }
 
 async function choose(r) {
+  $("#verdict").hidden = true;  // the last person's verdict must not be read as this one's
   subject = {kind: r.kind, id: r.id, label: r.label, household_id: r.household_id};
   showSubject();
   if (r.household_id) await showCard(r.household_id);
