@@ -54,6 +54,48 @@ def seed_demo_cmd(data_dir, seed):
     click.echo(f"compound {cid}: " + (", ".join(f"{n} {t}" for t, n in counts.items()) or "already there"))
 
 
+@hub_cli.command("import-residents")
+@data_dir_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--compound", required=True, help="Id or name of the compound the register belongs to.")
+@click.option("--sheet", default=None, help="Worksheet name of an .xlsx file (default: the first).")
+@click.option("--map", "mappings", multiple=True, metavar="HEADER=FIELD",
+              help="Read a column with an unusual header as a field, e.g. --map 户主=name (repeatable). "
+                   "Fields: building, room, address, name, phone, id_number, gender, party_member, notes.")
+def import_residents_cmd(data_dir, path, compound, sheet, mappings):
+    """Import residents from the property office's .xlsx or .csv register (again: updates, never duplicates)."""
+    from menwei.registry_import import import_residents
+    from menwei.runtime import runtime
+    from menwei.spreadsheets import HEADERS
+    mapping = {}
+    for m in mappings:
+        header, _, fld = m.partition("=")
+        if not header or fld not in HEADERS:
+            raise click.ClickException(f"--map {m!r}: use HEADER=FIELD with FIELD one of {', '.join(HEADERS)}")
+        mapping[header] = fld
+    app = hub_app(data_dir)
+    with app.app_context():
+        rt = runtime()
+        cid = _compound_id(rt, compound)
+        with click.progressbar(length=1, label="reading rows") as bar:
+            def progress(rows):
+                bar.length = len(rows)
+                for row in rows:
+                    bar.update(1)
+                    yield row
+            try:
+                report = import_residents(rt.replica, cid, path, sheet, mapping, progress)
+            except (ValueError, KeyError) as e:
+                raise click.ClickException(f"cannot import {path}: {e}") from None
+    click.echo(f"{report.rows} rows: {report.created} residents created, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {len(report.refused)} refused; {report.households_created} "
+               f"households and {report.buildings_created} buildings created; {report.blank} blank rows skipped")
+    for n, name, fld in report.kept_newer:
+        click.echo(f"  row {n}: kept the newer {fld} of {name} edited in Menwei")
+    for n, why in report.refused:
+        click.echo(f"  row {n} refused: {why}")
+
+
 @hub_cli.command("add-node")
 @data_dir_option
 @click.argument("node_id")

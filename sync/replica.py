@@ -84,11 +84,12 @@ class Replica:
         """Delete a row with a tombstone; return its change."""
         return self.write([(table, row_id, {DELETED: True})], create=False)[0]
 
-    def write(self, writes, create=None):
+    def write(self, writes, create=None, before_commit=None):
         """Apply local writes [(table, id, data)] in one transaction and log one change each.
 
         ``create`` True requires each row to be new, False requires it to exist (and not be
         deleted), None accepts either. Raises WriteError, leaving nothing written.
+        ``before_commit(tx, changes)`` runs last inside the same transaction.
         """
         with self.store.write() as tx:
             own = tx.seen_origins().get(self.id, 0)
@@ -127,6 +128,8 @@ class Replica:
                     merge_fields(tname, row_id, existing[0], existing[1], data, ch["hlc"], self.id, prev, [])
                     view[(tname, row_id)] = existing
             self._commit(tx, changes, rows, {t: set() for t in appended_ids}, {self.id: own + len(writes)})
+            if before_commit is not None:
+                before_commit(tx, changes)
         return changes
 
     def _check_write(self, table, row_id, data, existing, exists, create):
