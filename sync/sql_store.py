@@ -9,7 +9,7 @@ from operator import itemgetter
 
 import orjson
 
-from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, event)
 
 from .tables import DELETED
@@ -43,6 +43,7 @@ def build_metadata(catalog, metadata=None):
         else:
             cols = [Column("id", String(64), primary_key=True)] + [_column(f) for f in t.fields]
             cols += [Column(DELETED, Boolean, nullable=False, default=False), Column("_v", Text, nullable=False)]
+        cols += [Index(f"ix_{t.name}_{'_'.join(ix)}", *ix) for ix in t.indexes]
         Table(t.name, md, *cols)
     Table("sync_log", md,
           Column("seq", LOG_POSITION, primary_key=True, autoincrement=False),

@@ -107,6 +107,7 @@ class Table:
     fields: tuple
     scope: str | None = "compound_id"
     append_only: bool = False
+    indexes: tuple = ()  # extra multi-column indexes, e.g. (("household_id", "at"),)
     by_name: dict = _dc_field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
