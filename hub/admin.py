@@ -20,8 +20,8 @@ def new_admin_token():
 
 
 def require_coordinator():
-    """Refuse the hub's /api/v1 to anyone without the coordinator token (401) before any view runs."""
-    if not request.path.startswith("/api/"):
+    """Refuse everything at the hub but node sync to anyone without the coordinator token (401)."""
+    if request.path.startswith("/sync/"):
         return None
     expected = current_app.config.get("ADMIN_TOKEN")
     stored = runtime().state("admin_token_hash")

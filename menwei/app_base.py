@@ -26,6 +26,9 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .api import bp as api_bp
     from .desk import api as desk_api
     from .gate_checks import bp as gate_bp
+    from .passes import api as passes_api, pages as passes_pages
+    app.register_blueprint(passes_api)
+    app.register_blueprint(passes_pages)
     app.register_blueprint(api_bp)
     app.register_blueprint(gate_bp)
     app.register_blueprint(desk_api)
