@@ -108,3 +108,30 @@ def alerts():
         rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'", [],
                      ["id", "title", "opened_at", "household_id", "gate_event_id"])
     return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}
+
+
+@api.get("/incidents")
+def incidents():
+    """Search incidents by text (title, notes, room, plate), status and kind, newest first."""
+    q, status, kind = request.args.get("q", "").strip(), request.args.get("status"), request.args.get("kind")
+    t = runtime().catalog["incidents"]
+    for name, value in (("status", status), ("kind", kind)):
+        if value is not None and value not in t.by_name[name].choices:
+            raise ApiError(400, f"{name} must be one of {', '.join(t.by_name[name].choices)}", fields={name: "unknown"})
+    where, params = [f"i.{DELETED} = ?"], [False]
+    if status:
+        where.append("i.status = ?")
+        params.append(status)
+    if kind:
+        where.append("i.kind = ?")
+        params.append(kind)
+    if q:
+        like = f"%{q}%"
+        where.append("(i.title LIKE ? OR i.notes LIKE ? OR h.label LIKE ? OR v.plate LIKE ?)")
+        params += [like, like, like, like]
+    cols = ("id", "kind", "status", "title", "notes", "opened_at", "household_id", "vehicle_id", "gate_event_id")
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join('i.' + c for c in cols)}, h.label, v.plate FROM incidents i "
+                       "LEFT JOIN households h ON h.id = i.household_id LEFT JOIN vehicles v ON v.id = i.vehicle_id "
+                       f"WHERE {' AND '.join(where)} ORDER BY i.opened_at DESC LIMIT 200", params)
+    return {"incidents": [dict(zip(cols + ("room", "plate"), r)) for r in rows]}

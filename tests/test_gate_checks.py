@@ -207,3 +207,17 @@ def test_checks_keep_working_with_the_hub_down_and_sync_later(gate):
     status = gate.east.api("GET", "/sync/status").get_json()
     assert status["pending"] >= 2
     assert {a["decision"] for a in answers} == {"allowed", "denied"}
+
+
+def test_incidents_link_households_and_vehicles_and_are_searchable(gate):
+    tip = gate.east.api("POST", "/rows/incidents", json={
+        "kind": "tip", "status": "investigating", "title": "网民反映：楼下停有湖北牌照车辆",
+        "household_id": gate.h1702, "vehicle_id": gate.car, "opened_at": "2020-02-03T14:00:00Z"}).get_json()["id"]
+    gate.check(resident_id=gate.zhang, direction="in", temperature=38.0)  # opens a fever incident
+    found = gate.east.api("GET", "/gate/incidents?q=鄂A").get_json()["incidents"]
+    assert [(i["id"], i["room"], i["plate"]) for i in found] == [(tip, "20-1702", "鄂A12345")]
+    assert [i["kind"] for i in gate.east.api("GET", "/gate/incidents?kind=fever").get_json()["incidents"]] == ["fever"]
+    assert len(gate.east.api("GET", "/gate/incidents?q=20-1702").get_json()["incidents"]) == 2
+    gate.east.api("PATCH", f"/rows/incidents/{tip}", json={"status": "closed", "notes": "一家三口均在新余工作，未去过湖北"})
+    assert gate.east.api("GET", "/gate/incidents?q=未去过湖北&status=closed").get_json()["incidents"][0]["id"] == tip
+    assert gate.east.api("GET", "/gate/incidents?status=lost").status_code == 400
