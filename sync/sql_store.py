@@ -127,6 +127,19 @@ def _dumps(value):
 
 
 _loads = orjson.loads
+
+
+def encode_versions(versions):
+    """Store a row's field versions compactly: fields written together share one [hlc, origin, names]."""
+    groups = {}
+    for name, (hlc, origin) in versions.items():
+        groups.setdefault((hlc, origin), []).append(name)
+    return orjson.dumps([[hlc, origin, names] for (hlc, origin), names in groups.items()]).decode()
+
+
+def decode_versions(text):
+    """Read what encode_versions wrote back into {field: [hlc, origin]}."""
+    return {name: [hlc, origin] for hlc, origin, names in orjson.loads(text) for name in names}
 _first = itemgetter(0)
 
 
@@ -188,7 +201,7 @@ class Txn:
             sql = (f"SELECT id, {', '.join(names)}, {DELETED}, _v FROM {tname} "
                    f"WHERE id IN ({','.join('?' * len(part))})")
             for r in self.rows(sql, part):
-                versions = _loads(r[-1])
+                versions = decode_versions(r[-1])
                 values = {}
                 for j, name in enumerate(names, start=1):
                     if name in versions:
@@ -212,7 +225,7 @@ class Txn:
                 v = values.get(name)
                 tup.append(encode[name](v) if name in encode and v is not None else v)
             tup.append(bool(values.get(DELETED, False)))
-            tup.append(_dumps(versions))
+            tup.append(encode_versions(versions))
             params.append(tuple(tup))
         sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "

@@ -82,9 +82,9 @@ class Replica:
             return {r[0]: tuple(r[1:]) for r in tx.rows(f"SELECT {', '.join(cols)} FROM {name}")}
 
     def table_versions(self, row_id, table="residents"):
-        """The stored field versions (JSON) of one row."""
+        """The stored field versions of one row: {field: [hlc, origin]}."""
         with self.rt.store.read() as tx:
-            return tx.rows(f"SELECT _v FROM {table} WHERE id = ?", (row_id,))[0][0]
+            return tx.load_rows(table, [row_id])[row_id][1]
 
     def conflicts(self):
         """Conflicts this replica recorded."""
