@@ -24,10 +24,15 @@ def desk_page():
     return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role)
 
 
-@api.get("/search")
+@api.route("/search", methods=["GET", "POST"])
 def desk_search():
-    """Search rooms, names (hanzi, pinyin, initials), plates and pass codes."""
-    q = request.args.get("q", "")
+    """Search rooms, names (hanzi, pinyin, initials), plates, pass codes and ID numbers.
+
+    The desk POSTs its query so that an ID number typed into it never lands in an access log.
+    """
+    q = (request.get_json(silent=True) or {}).get("q", "") if request.method == "POST" else request.args.get("q", "")
+    if not isinstance(q, str):
+        raise ApiError(400, "q must be text", fields={"q": "not a string"})
     if len(q) > 100:
         raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
     with runtime().store.read() as tx:

@@ -73,6 +73,11 @@ def search(tx, q):
             rows = tx.rows(f"SELECT id, label FROM households WHERE label LIKE ? AND {DELETED} = ? ORDER BY label "
                            "LIMIT ?", (label + "%", False, MAX_RESULTS))
         out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
+    if re.fullmatch(r"\d{17}[\dXx]", q):  # an ID card number, typed or read: exact match only
+        for r in tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
+                         f"ON h.id = r.household_id WHERE r.id_number = ? AND r.{DELETED} = ?", (q.upper(), False)):
+            out.append({"kind": "resident", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]})
+        return out
     if _CODE.match(q):
         code = q.upper().removeprefix("MENWEI:")
         for r in tx.rows(f"SELECT id, code, kind, holder_name, household_id FROM passes WHERE code = ? AND {DELETED} = ?",

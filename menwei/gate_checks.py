@@ -37,6 +37,8 @@ class CheckIn(Schema):
 
     code = fields.String(load_default=None, validate=validate.Length(1, 200))
     resident_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    id_number = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[0-9]{17}[0-9Xx]$", error="18 characters: 17 digits and a digit or X"))
     household_id = fields.String(load_default=None, validate=validate.Length(1, 64))
     room = fields.String(load_default=None, validate=validate.Length(1, 40))
     plate = fields.String(load_default=None, validate=validate.Length(2, 16))
@@ -50,7 +52,8 @@ class CheckIn(Schema):
 
     @validates_schema
     def one_subject(self, data, **_kw):
-        given = [k for k in ("code", "resident_id", "household_id", "room", "plate", "visitor") if data.get(k)]
+        given = [k for k in ("code", "resident_id", "id_number", "household_id", "room", "plate", "visitor")
+                 if data.get(k)]
         if not given:
             raise ValidationError("give a pass code, a resident, a household, a room, a plate or a visitor",
                                   "subject")
@@ -98,6 +101,12 @@ def gather(tx, body, at):
         if c.vehicle is None:
             c.vehicle = {"id": None, "plate": normalise_plate(body["plate"]), "household_id": None}
         body["household_id"] = body.get("household_id") or c.vehicle.get("household_id")
+    if body.get("id_number") and not body.get("resident_id"):  # an ID card presented at the gate
+        found = _one(tx, "residents", "id_number = ?", [body["id_number"].upper()])
+        if found is None:
+            raise ApiError(404, "no resident with this ID number", fields={"id_number": "not registered here"})
+        body["resident_id"] = found["id"]
+        c.id_checked = True
     if body.get("resident_id"):
         c.resident = _one(tx, "residents", "id = ?", [body["resident_id"]])
         if c.resident is None:

@@ -221,3 +221,20 @@ def test_incidents_link_households_and_vehicles_and_are_searchable(gate):
     gate.east.api("PATCH", f"/rows/incidents/{tip}", json={"status": "closed", "notes": "一家三口均在新余工作，未去过湖北"})
     assert gate.east.api("GET", "/gate/incidents?q=未去过湖北&status=closed").get_json()["incidents"][0]["id"] == tip
     assert gate.east.api("GET", "/gate/incidents?status=lost").status_code == 400
+
+
+def test_presented_id_card_finds_the_resident_and_counts_as_checked(gate):
+    idn = "36050219800101123" + "5"
+    from menwei.demo_data import id_check_digit
+    idn = idn[:17] + id_check_digit(idn[:17])
+    gate.hub.api("PATCH", f"/rows/residents/{gate.zhang}", json={"id_number": idn})
+    gate.hub_row("passes", kind="work", code="WORK09", household_id=gate.h1702, resident_id=gate.zhang,
+                 employer="医院", certificate_checked_by="何主任")
+    gate.sync()
+    answer = gate.check(id_number=idn.lower(), direction="out")
+    assert answer["allowed"] and answer["person"]["name"] == "张三"
+    results = gate.east.api("POST", "/gate/search", json={"q": idn}).get_json()["results"]
+    assert [(r["kind"], r["label"]) for r in results] == [("resident", "张三")]
+    r = gate.east.api("POST", "/gate/checks", json={"id_number": "360502199901011111", "direction": "in",
+                                                    "temperature": 36.5})
+    assert r.status_code == 404 and "id_number" in r.get_json()["fields"]

@@ -57,7 +57,7 @@ $("#q").addEventListener("keydown", (e) => {
 async function doSearch() {
   const q = $("#q").value.trim();
   if (!q) { results = []; drawResults(); return; }
-  const body = await api("/gate/search?q=" + encodeURIComponent(q));
+  const body = await api("/gate/search", {method: "POST", body: JSON.stringify({q})});
   results = body.results; sel = results.length ? 0 : -1; drawResults();
 }
 
