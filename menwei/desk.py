@@ -6,7 +6,8 @@ from sync.tables import DELETED
 
 from .desk_search import search
 from .errors import ApiError
-from .gate_rules import iso, parse, rules_in_force
+from .gate_checks import household_outings, load_rules
+from .gate_rules import iso, outing_quota
 from .privacy import mask_row
 from .runtime import runtime
 
@@ -58,23 +59,12 @@ def household_card(household_id):
         hh = found[0]
         residents = _rows(tx, "residents", "household_id = ?", [household_id],
                           ["id", "name", "gender", "phone", "party_member", "notes"])
-        rule_rows = _rows(tx, "control_rules", "compound_id = ?", [hh["compound_id"]])
-        for r in rule_rows:
-            if r.get("work_pass_needs_certificate") is not None:
-                r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
-        rules = rules_in_force(rule_rows, hh["building_id"], at)
-        since = iso(parse(at).timestamp() * 1000 - rules["outing_days"] * 86_400_000)
-        outings = [r[0] for r in tx.rows(
-            "SELECT at FROM gate_events WHERE household_id = ? AND at > ? AND direction = 'out' "
-            "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (household_id, since))]
+        rules = load_rules(tx, hh["compound_id"], hh["building_id"], at)
+        outings = household_outings(tx, household_id, at, rules["outing_days"])
         passes = _rows(tx, "passes", "household_id = ?", [household_id],
                        ["id", "code", "kind", "holder_name", "valid_until", "revoked"])
         vehicles = _rows(tx, "vehicles", "household_id = ?", [household_id], ["id", "plate", "notes"])
-    counted = rules["level"] in ("semi_closed", "closed")
-    left = max(rules["outing_quota"] - len(outings), 0) if counted else None
-    next_at = None
-    if counted and left == 0 and rules["outing_quota"]:
-        next_at = iso((parse(outings[-rules["outing_quota"]]).timestamp() + rules["outing_days"] * 86400) * 1000)
+    _counted, left, next_at, _recent = outing_quota(rules, outings, at)
     blocked = rules["level"] == "quarantine"
     for p in passes:
         p["revoked"] = bool(p["revoked"])

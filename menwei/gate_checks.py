@@ -121,19 +121,11 @@ def gather(tx, body, at):
         c.household = _one(tx, "households", "id = ?", [body["household_id"]])
         if c.household is None:
             raise ApiError(404, f"no household {body['household_id']}", fields={"household_id": "unknown"})
-    compound_id = (c.household or {}).get("compound_id") or rt.compound_id or _only_compound(tx)
-    rows = [dict(zip(("building_id", "effective_from") + tuple(_RULE_COLS), r)) for r in tx.rows(
-        f"SELECT building_id, effective_from, {', '.join(_RULE_COLS)} FROM control_rules "
-        f"WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))]
-    for r in rows:
-        if r["work_pass_needs_certificate"] is not None:
-            r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
-    c.rules = rules_in_force(rows, (c.household or {}).get("building_id"), at)
+    compound_id = (c.household or {}).get("compound_id") or rt.compound_id or \
+        only_compound(tx, "subject", "say which household or pass this is")
+    c.rules = load_rules(tx, compound_id, (c.household or {}).get("building_id"), at)
     if c.household is not None:
-        since = iso(parse(at).timestamp() * 1000 - c.rules["outing_days"] * 86_400_000)
-        c.outings = [r[0] for r in tx.rows(
-            "SELECT at FROM gate_events WHERE household_id = ? AND at > ? AND direction = 'out' "
-            "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (c.household["id"], since))]
+        c.outings = household_outings(tx, c.household["id"], at, c.rules["outing_days"])
     return c, compound_id
 
 
@@ -141,10 +133,30 @@ _RULE_COLS = ("level", "outing_quota", "outing_days", "vehicle_policy", "fever_t
               "work_pass_needs_certificate")
 
 
-def _only_compound(tx):
+def load_rules(tx, compound_id, building_id, at):
+    """The control rules in force at ``at`` for a building (or the whole compound)."""
+    rows = [dict(zip(("building_id", "effective_from") + _RULE_COLS, r)) for r in tx.rows(
+        f"SELECT building_id, effective_from, {', '.join(_RULE_COLS)} FROM control_rules "
+        f"WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))]
+    for r in rows:
+        if r["work_pass_needs_certificate"] is not None:
+            r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
+    return rules_in_force(rows, building_id, at)
+
+
+def household_outings(tx, household_id, at, days):
+    """Times of the household's counted outings in the ``days`` before ``at``, oldest first."""
+    since = iso(parse(at).timestamp() * 1000 - days * 86_400_000)
+    return [r[0] for r in tx.rows(
+        "SELECT at FROM gate_events WHERE household_id = ? AND at > ? AND direction = 'out' "
+        "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (household_id, since))]
+
+
+def only_compound(tx, field, message):
+    """The compound id when this replica holds exactly one; else a 400 naming ``field``."""
     rows = tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? LIMIT 2", (False,))
     if len(rows) != 1:
-        raise ApiError(400, "say which household or pass this is", fields={"subject": "compound unknown"})
+        raise ApiError(400, message, fields={field: "compound unknown"})
     return rows[0][0]
 
 

@@ -106,17 +106,26 @@ def judge(c):
         if rules["level"] in ("closed", "quarantine") or not c.visitor:
             reasons.append(_reason("unknown_person", "非本小区登记人员 not a registered resident or pass"))
     next_at = None
-    if purpose == "outing" and rules["level"] in ("semi_closed", "closed") and c.direction == "out":
-        window = dt.timedelta(days=rules["outing_days"])
-        now = parse(c.at)
-        recent = [t for t in c.outings if now - parse(t) < window]
-        if len(recent) >= rules["outing_quota"]:
-            next_at = iso((parse(recent[-rules["outing_quota"]]) + window).timestamp() * 1000) \
-                if rules["outing_quota"] else None
+    if purpose == "outing" and c.direction == "out":
+        counted, left, next_at, recent = outing_quota(rules, c.outings, c.at)
+        if counted and left == 0:
             reasons.append(_reason(
                 "quota_used", f"本户 {rules['outing_days']} 天内已外出 {len(recent)} 次 household outing quota used",
                 last_outing_at=recent[-1] if recent else None, next_outing_at=next_at))
     return Verdict(not reasons, reasons, purpose, fever, next_at)
+
+
+def outing_quota(rules, outings, at):
+    """(quota applies?, outings left, when the next is allowed if none, outings in the window) at ``at``."""
+    if rules["level"] not in ("semi_closed", "closed"):
+        return False, None, None, []
+    window = dt.timedelta(days=rules["outing_days"])
+    now = parse(at)
+    recent = [t for t in outings if now - parse(t) < window]
+    quota = rules["outing_quota"]
+    left = max(quota - len(recent), 0)
+    next_at = iso((parse(recent[-quota]) + window).timestamp() * 1000) if left == 0 and quota else None
+    return True, left, next_at, recent
 
 
 def _purpose(c):

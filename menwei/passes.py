@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate, validates_schema, Valid
 from sync.tables import DELETED
 
 from .errors import ApiError
-from .gate_checks import QR_PREFIX
+from .gate_checks import QR_PREFIX, only_compound
 from .gate_rules import iso, parse
 from .runtime import runtime
 
@@ -112,7 +112,8 @@ def issue():
             veh = _lookup(tx, "vehicles", body["vehicle_id"], "vehicle_id")
             data["compound_id"] = veh["compound_id"]
             data.setdefault("household_id", veh["household_id"])
-        data.setdefault("compound_id", rt.compound_id or _single_compound(tx))
+        if "compound_id" not in data:
+            data["compound_id"] = rt.compound_id or only_compound(tx, "household_id", "say whose pass this is")
         data["code"] = new_code(tx)
     data["valid_from"] = iso(now)
     if body.get("valid_hours"):
@@ -120,13 +121,6 @@ def issue():
     pid = str(uuid.uuid4())
     rt.replica.write([("passes", pid, data)], create=True)
     return {"id": pid, **data}, 201
-
-
-def _single_compound(tx):
-    rows = tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? LIMIT 2", (False,))
-    if len(rows) != 1:
-        raise ApiError(400, "say whose pass this is", fields={"household_id": "needed to know the compound"})
-    return rows[0][0]
 
 
 @api.post("/batch")
