@@ -27,6 +27,9 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .desk import api as desk_api
     from .gate_checks import bp as gate_bp
     from .passes import api as passes_api, pages as passes_pages
+    from .roster_views import api as roster_api, pages as roster_pages
+    app.register_blueprint(roster_api)
+    app.register_blueprint(roster_pages)
     app.register_blueprint(passes_api)
     app.register_blueprint(passes_pages)
     app.register_blueprint(api_bp)

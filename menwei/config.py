@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | DATABASE_URL | sqlite:///<instance>/<role>.db | SQLAlchemy URL of this replica's database |
 | HUB_ID | hub | the hub's replica id |
+| TIMEZONE | Asia/Shanghai | the compound's local time zone (rosters, printed times) |
 | SKEW_BOUND_S | 300 | a change stamped further ahead of the hub's clock is refused |
 | MAX_BATCH | 20000 | most changes one push may carry (more: HTTP 413) |
 | MAX_BODY_MB | 64 | largest request body, compressed or not (more: HTTP 413) |
@@ -22,6 +23,7 @@ import secrets
 
 DEFAULTS = {
     "HUB_ID": "hub",
+    "TIMEZONE": "Asia/Shanghai",
     "SKEW_BOUND_S": 300,
     "MAX_BATCH": 20_000,
     "MAX_BODY_MB": 64,

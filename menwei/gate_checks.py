@@ -12,6 +12,15 @@ from .gate_rules import Crossing, iso, judge, parse, rules_in_force
 from .privacy import mask_phone
 from .runtime import runtime
 
+
+def operator_on_duty(tx, node_id):
+    """The name of the volunteer checked in (and not out) at the post this node serves, if any."""
+    rows = tx.rows(f"SELECT v.name FROM shifts s JOIN posts p ON p.id = s.post_id JOIN volunteers v "
+                   f"ON v.id = s.volunteer_id WHERE p.node_id = ? AND s.checked_in_at IS NOT NULL AND "
+                   f"s.checked_out_at IS NULL AND s.{DELETED} = ? AND p.{DELETED} = ? "
+                   "ORDER BY s.checked_in_at DESC LIMIT 1", (node_id, False, False))
+    return rows[0][0] if rows else None
+
 bp = Blueprint("gate", __name__, url_prefix="/api/v1/gate")
 QR_PREFIX = "MENWEI:"
 
@@ -168,6 +177,8 @@ def check():
     at = iso(rt.wall())
     with rt.store.read() as tx:
         c, compound_id = gather(tx, body, at)
+        if not body.get("operator"):  # whoever checked in at this gate's post is the operator
+            body["operator"] = operator_on_duty(tx, rt.replica.id)
     verdict = judge(c)
     if body.get("deny_reason"):  # the volunteer refuses on their own judgement, and says why
         verdict.allowed = False

@@ -90,6 +90,44 @@ INCIDENTS = Table("incidents", fields=[
     Field("opened_by", max_length=50),
 ])
 
+POSTS = Table("posts", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("name", required=True, max_length=50),
+    Field("kind", required=True, choices=("gate", "building_door", "other")),
+    Field("node_id", max_length=64),  # the node whose desk serves this post, if any
+    Field("notes", "text", max_length=2000),
+])
+
+VOLUNTEERS = Table("volunteers", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("name", required=True, max_length=50),
+    Field("phone", max_length=20, pii=True),
+    Field("organisation", max_length=100),
+    Field("party_member", "bool"),
+    Field("notes", "text", max_length=2000),
+])
+
+#: A shift may cross midnight; times are UTC ISO like every stored time.
+SHIFTS = Table("shifts", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("post_id", "ref", required=True, index=True),
+    Field("volunteer_id", "ref"),
+    Field("starts_at", "datetime", required=True),
+    Field("ends_at", "datetime", required=True),
+    Field("checked_in_at", "datetime"),
+    Field("checked_out_at", "datetime"),
+    Field("notes", "text", max_length=2000),
+])
+
+HANDOVERS = Table("handovers", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("post_id", "ref", required=True, index=True),
+    Field("shift_id", "ref"),
+    Field("volunteer_id", "ref"),
+    Field("note", "text", required=True, max_length=5000),
+    Field("written_at", "datetime", required=True),
+])
+
 # Gate events are the bulk of all traffic (a million a month): every index here slows every sync.
 # The one index serves the outing-quota question every check asks: this household's outings since …
 GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "at"),), fields=[
@@ -114,4 +152,4 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
 ])
 
 CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,
-                   GATE_EVENTS], SCHEMA_VERSION)
+                   POSTS, VOLUNTEERS, SHIFTS, HANDOVERS, GATE_EVENTS], SCHEMA_VERSION)
