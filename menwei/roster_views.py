@@ -39,7 +39,7 @@ class HandoverIn(Schema):
         unknown = RAISE
 
     post_id = fields.String(required=True, validate=validate.Length(1, 64))
-    shift_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    shift_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
     note = fields.String(required=True, validate=validate.Length(1, 5000))
 
 

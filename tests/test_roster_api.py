@@ -141,3 +141,32 @@ def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster):
             browser.close()
     finally:
         server.stop()
+
+
+def test_browser_check_in_at_the_desk_and_leave_a_handover_note(roster):
+    from test_desk_browser import CHROMIUM
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _fill(roster.east, roster.post, days=1, volunteer_ids=roster.vols)
+    server = LiveServer(roster.east.app)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            page.click("#checkin")
+            sync_api.expect(page.locator("#checkout")).to_have_count(1)
+            page.fill("#handnote", "1702 的车已核实，无需再查")
+            page.click("#handsave")
+            sync_api.expect(page.locator("#duty .handover")).to_contain_text("1702 的车已核实")
+            page.fill("#q", "20-1702")
+            page.press("#q", "Enter")
+            page.wait_for_selector("#card:not([hidden])")
+            page.fill("#temp", "36.5")
+            page.press("#temp", "Enter")
+            page.wait_for_selector("#verdict:not([hidden])")
+            browser.close()
+    finally:
+        server.stop()
+    events = roster.east.api("GET", "/gate/events").get_json()["events"]
+    duty = roster.east.api("GET", "/roster/on-duty").get_json()["posts"][0]["on_duty"][0]
+    assert [e["operator"] for e in events] == [duty["volunteer"]] and duty["checked_in_at"]

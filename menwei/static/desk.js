@@ -9,7 +9,8 @@ const T = {
        may_not: "今天不可外出", left: "剩余外出次数 {n}", next: "下次可外出 {t}", residents: "住户",
        passes: "通行证", vehicles: "车辆", deny_reason: "拒绝原因：", fever_alert: "发热警报", none: "无结果",
        unenrolled: "本机尚未注册到中心", quarantine: "楼栋隔离中", rules: "规则", veh: "车辆", fever_line: "发热线",
-       party: "党员"},
+       party: "党员", duty: "值班", check_in: "签到", check_out: "签退", nobody: "此时无人排班！",
+       handover: "交接", handover_ph: "交接留言…", handover_save: "留言"},
   en: {title: "Menwei · Gate desk", checking: "Checking network…", search_label: "Room / name / pinyin / plate / pass code (press /)",
        no_subject: "Nobody selected", out: "Out (Alt+O)", in: "In (Alt+I)", temperature: "Temperature °C",
        id_checked: "ID card checked", operator: "Operator", check: "Check (Enter)", deny: "Deny… (Alt+D)",
@@ -19,7 +20,9 @@ const T = {
        left: "Outings left {n}", next: "Next outing from {t}", residents: "Residents", passes: "Passes",
        vehicles: "Vehicles", deny_reason: "Reason for denying:", fever_alert: "FEVER ALERT", none: "No match",
        unenrolled: "This node is not enrolled with a hub yet", quarantine: "Building under quarantine", rules: "Rules",
-       veh: "vehicles", fever_line: "fever from", party: "party member"},
+       veh: "vehicles", fever_line: "fever from", party: "party member", duty: "On duty", check_in: "Check in",
+       check_out: "Check out", nobody: "Nobody is rostered now!", handover: "Handover", handover_ph: "Note for the next shift…",
+       handover_save: "Save note"},
 };
 let lang = localStorage.getItem("menwei.lang") || "zh";
 const t = (k, vars) => (T[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
@@ -166,5 +169,36 @@ async function syncStatus() {
   } catch (e) { el.className = "sync offline"; el.textContent = t("offline", {n: "?"}); }
 }
 
-applyLang(); refresh(); syncStatus();
+async function duty() {
+  // The shift on duty at this gate's post: check in/out here, read and leave handover notes.
+  const box = $("#duty");
+  try {
+    const d = await api("/roster/on-duty");
+    const mine = d.posts.filter((p) => p.post.node_id === document.body.dataset.node);
+    if (!mine.length) { box.innerHTML = ""; return; }
+    const post = mine[0].post, shift = mine[0].on_duty[0];
+    const notes = (await api("/roster/handovers?post_id=" + encodeURIComponent(post.id))).handovers;
+    let html = `<b>${esc(t("duty"))} · ${esc(post.name)}</b> `;
+    if (shift) {
+      html += `${esc(shift.volunteer || "?")} ${esc(local(shift.starts_at))}–${esc(local(shift.ends_at))} `;
+      html += !shift.checked_in_at ? `<button id="checkin" type="button">${esc(t("check_in"))}</button>`
+        : !shift.checked_out_at ? `<button id="checkout" type="button">${esc(t("check_out"))}</button>` : "";
+    } else { html += `<span class="nobody">${esc(t("nobody"))}</span>`; }
+    if (notes.length) html += `<div class="handover">${esc(t("handover"))}: ${esc(notes[0].note)} <small>${esc(local(notes[0].written_at))}</small></div>`;
+    html += `<textarea id="handnote" rows="2" placeholder="${esc(t("handover_ph"))}"></textarea><button id="handsave" type="button">${esc(t("handover_save"))}</button>`;
+    box.innerHTML = html;
+    const act = async (what) => { await api(`/roster/shifts/${encodeURIComponent(shift.id)}/${what}`, {method: "POST"}); duty(); };
+    if ($("#checkin")) $("#checkin").addEventListener("click", () => act("check-in"));
+    if ($("#checkout")) $("#checkout").addEventListener("click", () => act("check-out"));
+    $("#handsave").addEventListener("click", async () => {
+      const note = $("#handnote").value.trim();
+      if (!note) return;
+      await api("/roster/handovers", {method: "POST", body: JSON.stringify({post_id: post.id, shift_id: shift ? shift.id : null, note})});
+      duty();
+    });
+  } catch (e) { /* rosters are optional */ }
+}
+
+applyLang(); refresh(); syncStatus(); duty();
+setInterval(duty, 60000);
 setInterval(syncStatus, 3000); setInterval(refresh, 10000);
