@@ -28,6 +28,9 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .gate_checks import bp as gate_bp
     from .passes import api as passes_api, pages as passes_pages
     from .roster_views import api as roster_api, pages as roster_pages
+    from .basket_views import api as basket_api, pages as basket_pages
+    app.register_blueprint(basket_api)
+    app.register_blueprint(basket_pages)
     app.register_blueprint(roster_api)
     app.register_blueprint(roster_pages)
     app.register_blueprint(passes_api)

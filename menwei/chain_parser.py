@@ -177,6 +177,17 @@ def parse_chain(text, building=None, known_rooms=None):
     return lines
 
 
+def same_line(a, b):
+    """Whether two chain lines say the same thing (ignoring the chain number, spacing and full-width forms)."""
+    def key(text):
+        text = normalise(text or "").strip()
+        m = _NUMBER.match(text)
+        if m and not _ROOM.match(text):
+            text = text[m.end():]
+        return re.sub(r"\s+", " ", text)
+    return key(a) == key(b)
+
+
 def current_lines(lines):
     """The lines that stand: for each room the last one, plus every line without a room (to sort out)."""
     return [ln for ln in lines if not any(f.startswith("corrected by") for f in ln.flags)]

@@ -128,6 +128,58 @@ HANDOVERS = Table("handovers", fields=[
     Field("written_at", "datetime", required=True),
 ])
 
+ORDER_STATUSES = ("requested", "bought", "partly_bought", "packed", "at_building", "delivered", "refused")
+
+#: One household's order for one delivery day, from one line of the building's chain (接龙).
+ORDERS = Table("orders", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("household_id", "ref", index=True),  # empty while the room typed could not be matched
+    Field("room_text", max_length=40),
+    Field("name", max_length=50),
+    Field("delivery_date", "date", required=True, index=True),
+    Field("status", required=True, choices=ORDER_STATUSES),
+    Field("source_line", "text", max_length=2000),
+    Field("pending_line", "text", max_length=2000),  # the resident edited their line: confirm to apply
+    Field("notes", "text", max_length=2000),
+    Field("flagged", "bool"),
+    Field("paid_by", "ref"),  # the volunteer who paid for it at the till
+    Field("missing", "text", max_length=2000),
+    Field("bags", "int", minimum=0, maximum=50),
+    Field("delivered_by", max_length=50),
+    Field("delivered_at", "datetime"),
+    Field("refused_reason", max_length=200),
+])
+
+ORDER_LINES = Table("order_lines", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("order_id", "ref", required=True, index=True),
+    Field("position", "int", minimum=0, maximum=1000),
+    Field("item", required=True, max_length=50),
+    Field("quantity", "float", minimum=0, maximum=10_000),
+    Field("unit", max_length=10),
+    Field("note", max_length=200),
+    Field("bought_quantity", "float", minimum=0, maximum=10_000),
+    Field("price", "float", minimum=0, maximum=100_000),  # yuan paid for this line
+    Field("missing", "bool"),
+])
+
+RECEIPTS = Table("receipts", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("volunteer_id", "ref", required=True),
+    Field("delivery_date", "date", required=True),
+    Field("total", "float", required=True, minimum=0, maximum=1_000_000),
+    Field("notes", "text", max_length=2000),
+])
+
+REPAYMENTS = Table("repayments", fields=[
+    Field("compound_id", "ref", required=True),
+    Field("household_id", "ref", required=True),
+    Field("volunteer_id", "ref", required=True),
+    Field("amount", "float", required=True, minimum=0.01, maximum=1_000_000),
+    Field("paid_at", "datetime", required=True),
+    Field("received_by", max_length=50),
+])
+
 # Gate events are the bulk of all traffic (a million a month): every index here slows every sync.
 # The one index serves the outing-quota question every check asks: this household's outings since …
 GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "at"),), fields=[
@@ -152,4 +204,5 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
 ])
 
 CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,
-                   POSTS, VOLUNTEERS, SHIFTS, HANDOVERS, GATE_EVENTS], SCHEMA_VERSION)
+                   POSTS, VOLUNTEERS, SHIFTS, HANDOVERS, ORDERS, ORDER_LINES, RECEIPTS, REPAYMENTS, GATE_EVENTS],
+                  SCHEMA_VERSION)
