@@ -77,6 +77,10 @@ class MoneyIn(Schema):
     amount = fields.Float(required=True, allow_nan=False, validate=validate.Range(0.01, 1_000_000))
     received_by = fields.String(load_default=None, validate=validate.Length(1, 50))
     notes = fields.String(load_default=None, validate=validate.Length(1, 2000))
+    photo = fields.String(load_default=None, validate=[
+        validate.Regexp(r"^data:image/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$",
+                        error="a data:image/jpeg|png|webp;base64 URL"),
+        validate.Length(max=3_000_000, error="photo larger than about 2 MB: take it at a lower resolution")])
 
 
 def _rooms(tx):
@@ -320,6 +324,7 @@ def _money(table, body, extra):
     rid = str(uuid.uuid4())
     data = {"compound_id": cid, "volunteer_id": body["volunteer_id"], **extra}
     rt.replica.write([(table, rid, {k: v for k, v in data.items() if v is not None})], create=True)
+    data.pop("photo", None)
     return {"id": rid, **data}, 201
 
 
@@ -330,7 +335,19 @@ def add_receipt():
     if not body["delivery_date"]:
         raise ApiError(400, "which shopping day", fields={"delivery_date": "missing"})
     return _money("receipts", body, {"delivery_date": body["delivery_date"].isoformat(), "total": body["amount"],
-                                     "notes": body["notes"]})
+                                     "notes": body["notes"], "photo": body["photo"]})
+
+
+@api.get("/receipts/<rid>/photo")
+def receipt_photo(rid):
+    """The photo of a till receipt, as the image it is."""
+    import base64
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT photo FROM receipts WHERE id = ? AND {DELETED} = ?", (rid, False))
+    if not rows or not rows[0][0]:
+        raise ApiError(404, f"no photo for receipt {rid}")
+    head, _, data = rows[0][0].partition(",")
+    return send_file(io.BytesIO(base64.b64decode(data)), mimetype=head[5:].split(";")[0])
 
 
 @api.post("/repayments")

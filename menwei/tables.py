@@ -169,6 +169,7 @@ RECEIPTS = Table("receipts", fields=[
     Field("delivery_date", "date", required=True),
     Field("total", "float", required=True, minimum=0, maximum=1_000_000),
     Field("notes", "text", max_length=2000),
+    Field("photo", "text", max_length=3_000_000),  # a data: URL of the till receipt, ~2 MB at most
 ])
 
 REPAYMENTS = Table("repayments", fields=[

@@ -208,3 +208,19 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate):
     finally:
         server.stop()
     assert _orders(gate.east)["20-1702"]["status"] == "delivered"
+
+
+def test_receipt_with_a_photo_is_kept_and_served_back(gate):
+    import base64
+    vol = _volunteer(gate)
+    gate.sync()
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    rid = _post(gate.east, "/receipts", {"volunteer_id": vol, "delivery_date": DAY, "amount": 88.5, "photo": url})["id"]
+    r = gate.east.api("GET", f"/basket/receipts/{rid}/photo")
+    assert r.status_code == 200 and r.mimetype == "image/png" and r.data == png
+    bad = gate.east.api("POST", "/basket/receipts", json={"volunteer_id": vol, "delivery_date": DAY, "amount": 1,
+                                                          "photo": "javascript:alert(1)"})
+    assert bad.status_code == 400 and "photo" in bad.get_json()["fields"]
+    gate.sync()
+    assert gate.hub.api("GET", f"/basket/receipts/{rid}/photo").data == png  # it travelled to the hub
