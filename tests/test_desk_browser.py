@@ -101,3 +101,24 @@ def test_choosing_a_resident_from_the_card_and_switching_to_english(desk):
     expect(desk.locator("header")).to_contain_text("Gate desk")
     events = desk.gate.east.api("GET", "/gate/events").get_json()["events"]
     assert [e["person_name"] for e in events] == ["张三"]
+
+
+def test_register_a_delivery_worker_at_the_desk(desk):
+    desk.keyboard.press("Alt+v")
+    desk.fill("#v_name", "快递员刘")
+    desk.fill("#v_id", "360502199001011234")
+    desk.fill("#v_phone", "13900001111")
+    desk.fill("#v_reason", "送快递")
+    desk.click("#v_use")
+    expect(desk.locator("#subject")).to_contain_text("快递员刘")
+    desk.fill("#temp", "36.3")
+    desk.press("#temp", "Enter")
+    desk.wait_for_selector("#verdict:not([hidden])")
+    verdict = desk.locator("#verdict").inner_text()
+    assert "快递员刘" in verdict  # the compound is closed and he has no pass: denied, with the reason
+    assert desk.locator("#verdict li[data-code=unknown_person]").count() == 1
+    events = desk.gate.east.api("GET", "/gate/events").get_json()["events"]
+    assert events[0]["person_name"] == "快递员刘"
+    stored = desk.gate.east.table("gate_events")
+    assert any("360502199001011234" in map(str, row) for row in stored.values())  # kept, to match an ID later
+    assert "360502199001011234" not in desk.content()  # never shown in full

@@ -10,7 +10,8 @@ const T = {
        passes: "通行证", vehicles: "车辆", deny_reason: "拒绝原因：", fever_alert: "发热警报", none: "无结果",
        unenrolled: "本机尚未注册到中心", quarantine: "楼栋隔离中", rules: "规则", veh: "车辆", fever_line: "发热线",
        party: "党员", duty: "值班", check_in: "签到", check_out: "签退", nobody: "此时无人排班！",
-       handover: "交接", handover_ph: "交接留言…", handover_save: "留言"},
+       handover: "交接", handover_ph: "交接留言…", handover_save: "留言", visitor: "访客/快递登记 (Alt+V)",
+       v_name: "姓名", v_id: "身份证号", v_phone: "电话", v_reason: "事由", v_use: "登记此人"},
   en: {title: "Menwei · Gate desk", checking: "Checking network…", search_label: "Room / name / pinyin / plate / pass code (press /)",
        no_subject: "Nobody selected", out: "Out (Alt+O)", in: "In (Alt+I)", temperature: "Temperature °C",
        id_checked: "ID card checked", operator: "Operator", check: "Check (Enter)", deny: "Deny… (Alt+D)",
@@ -22,7 +23,8 @@ const T = {
        unenrolled: "This node is not enrolled with a hub yet", quarantine: "Building under quarantine", rules: "Rules",
        veh: "vehicles", fever_line: "fever from", party: "party member", duty: "On duty", check_in: "Check in",
        check_out: "Check out", nobody: "Nobody is rostered now!", handover: "Handover", handover_ph: "Note for the next shift…",
-       handover_save: "Save note"},
+       handover_save: "Save note", visitor: "Visitor / delivery (Alt+V)", v_name: "Name", v_id: "ID number",
+       v_phone: "Phone", v_reason: "Reason", v_use: "Register this person"},
 };
 let lang = localStorage.getItem("menwei.lang") || "zh";
 const t = (k, vars) => (T[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
@@ -82,8 +84,8 @@ async function choose(r) {
 
 function showSubject() {
   // Plain characters, not emoji: a gate laptop rarely has an emoji font.
-  const names = lang === "zh" ? {household: "[户]", resident: "[人]", pass: "[证]", vehicle: "[车]"}
-    : {household: "[home]", resident: "[person]", pass: "[pass]", vehicle: "[car]"};
+  const names = lang === "zh" ? {household: "[户]", resident: "[人]", pass: "[证]", vehicle: "[车]", visitor: "[访客]"}
+    : {household: "[home]", resident: "[person]", pass: "[pass]", vehicle: "[car]", visitor: "[visitor]"};
   $("#subject").textContent = subject ? `${names[subject.kind] || ""} ${subject.label}` : t("no_subject");
 }
 
@@ -115,8 +117,11 @@ async function submitCheck(denyReason) {
                 temperature: parseFloat($("#temp").value.replace(",", ".")), id_checked: $("#idchecked").checked};
   const op = $("#operator").value.trim(); if (op) body.operator = op;
   if (denyReason) body.deny_reason = denyReason;
-  const key = {household: "household_id", resident: "resident_id", pass: "code", vehicle: "plate"}[subject.kind];
-  body[key] = subject.kind === "pass" || subject.kind === "vehicle" ? subject.label : subject.id;
+  if (subject.kind === "visitor") body.visitor = subject.visitor;
+  else {
+    const key = {household: "household_id", resident: "resident_id", pass: "code", vehicle: "plate"}[subject.kind];
+    body[key] = subject.kind === "pass" || subject.kind === "vehicle" ? subject.label : subject.id;
+  }
   const v = $("#verdict");
   try {
     const r = await api("/gate/checks", {method: "POST", body: JSON.stringify(body)});
@@ -135,6 +140,17 @@ async function submitCheck(denyReason) {
   }
 }
 
+$("#v_use").addEventListener("click", () => {
+  const v = {name: $("#v_name").value.trim(), reason: $("#v_reason").value.trim()};
+  const idn = $("#v_id").value.trim(), phone = $("#v_phone").value.trim();
+  if (idn) v.id_number = idn;
+  if (phone) v.phone = phone;
+  if (!v.name || !v.reason) { $("#v_name").focus(); return; }
+  subject = {kind: "visitor", label: v.name, visitor: v};
+  ["#v_name", "#v_id", "#v_phone", "#v_reason"].forEach((s) => { $(s).value = ""; });
+  $("#visitorbox").open = false; $("#card").hidden = true; $("#verdict").hidden = true;
+  showSubject(); $("#temp").focus();
+});
 $("#checkform").addEventListener("submit", (e) => { e.preventDefault(); submitCheck(); });
 $("#deny").addEventListener("click", () => { const r = prompt(t("deny_reason")); if (r) submitCheck(r); });
 $("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("menwei.lang", lang); applyLang(); refresh(); });
@@ -143,6 +159,7 @@ document.addEventListener("keydown", (e) => {
   if (e.altKey && (e.key === "o" || e.key === "O")) document.querySelector("input[value=out]").checked = true;
   if (e.altKey && (e.key === "i" || e.key === "I")) document.querySelector("input[value=in]").checked = true;
   if (e.altKey && (e.key === "d" || e.key === "D")) $("#deny").click();
+  if (e.altKey && (e.key === "v" || e.key === "V")) { $("#visitorbox").open = true; $("#v_name").focus(); }
 });
 
 async function refresh() {
