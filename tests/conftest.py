@@ -1,5 +1,7 @@
 """Fixtures: app → client → runner for one replica, and real HTTP clusters of a hub and gate nodes."""
 import logging
+import os
+import shutil
 import threading
 
 import pytest
@@ -14,6 +16,8 @@ from sync.clock import ManualClock
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 ADMIN = "test-coordinator-token"
+CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
+HAVE_CHROMIUM = bool(shutil.which(CHROMIUM)) or os.path.exists(CHROMIUM)
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 
@@ -175,3 +179,17 @@ def gate(cluster):
     g.check = check
     g.sync()
     return g
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run, driven by Playwright (no browser download)."""
+    if not HAVE_CHROMIUM:
+        pytest.skip(f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()

@@ -156,10 +156,9 @@ def test_bad_basket_requests_name_the_field(gate):
     assert gate.east.api("POST", "/basket/repayments", json={"volunteer_id": "v", "amount": 5}).status_code == 400
 
 
-def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate):
+def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate, browser):
     import pytest
     from conftest import LiveServer
-    from test_desk_browser import CHROMIUM
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     _volunteer(gate)
@@ -167,44 +166,42 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate):
     gate.cluster.close()  # the hub is down all along
     server = LiveServer(gate.east.app)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(d.message)))
-            page.goto(server.url + "/basket")
-            page.fill("#day", DAY)
-            page.fill("#chain", CHAIN)
-            page.click("#preview")
-            expect(page.locator("#review tbody tr")).to_have_count(3)
-            expect(page.locator("#review tr.flagged")).to_have_count(2)  # a note to read, an unknown room
-            page.click("#import")
-            expect(page.locator("#importmsg")).to_contain_text("新增 3")
-            page.click("nav button[data-tab=list]")
-            expect(page.locator("#shopping")).to_contain_text("白菜 5斤")
-            page.locator("#shopping input[data-item=白菜]").check()
-            expect(page.locator("#shopping label.done")).to_have_count(1)
-            page.click("nav button[data-tab=buy]")
-            first = page.locator("#buyorders .order").filter(has_text="20-1702")
-            first.locator(".price").nth(0).fill("6")
-            first.locator(".price").nth(1).fill("12.5")
-            first.locator(".missing").nth(2).check()
-            first.locator("button.bought").click()
-            expect(page.locator("#buyorders .order").filter(has_text="20-1702")).to_have_count(0)
-            page.click("nav button[data-tab=pack]")
-            order = page.locator("#packing .order").filter(has_text="20-1702")
-            expect(order).to_contain_text("¥18.5")
-            expect(order).to_contain_text("缺 酱油")
-            order.locator(".bags").fill("2")
-            order.locator("button.packed").click()
-            expect(page.locator("#labels")).to_contain_text("20-1702 张三 · 2 袋")
-            page.click("nav button[data-tab=handoff]")
-            row = page.locator("#handofflist .order").filter(has_text="20-1702")
-            row.locator(".by").fill("物业小刘")
-            row.locator("button.delivered").click()
-            expect(page.locator("#handofflist")).to_contain_text("全部送达")
-            page.click("nav button[data-tab=money]")
-            expect(page.locator("#ledger")).to_contain_text("¥18.5")
-            browser.close()
+        page = browser.new_page()
+        page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(d.message)))
+        page.goto(server.url + "/basket")
+        page.fill("#day", DAY)
+        page.fill("#chain", CHAIN)
+        page.click("#preview")
+        expect(page.locator("#review tbody tr")).to_have_count(3)
+        expect(page.locator("#review tr.flagged")).to_have_count(2)  # a note to read, an unknown room
+        page.click("#import")
+        expect(page.locator("#importmsg")).to_contain_text("新增 3")
+        page.click("nav button[data-tab=list]")
+        expect(page.locator("#shopping")).to_contain_text("白菜 5斤")
+        page.locator("#shopping input[data-item=白菜]").check()
+        expect(page.locator("#shopping label.done")).to_have_count(1)
+        page.click("nav button[data-tab=buy]")
+        first = page.locator("#buyorders .order").filter(has_text="20-1702")
+        first.locator(".price").nth(0).fill("6")
+        first.locator(".price").nth(1).fill("12.5")
+        first.locator(".missing").nth(2).check()
+        first.locator("button.bought").click()
+        expect(page.locator("#buyorders .order").filter(has_text="20-1702")).to_have_count(0)
+        page.click("nav button[data-tab=pack]")
+        order = page.locator("#packing .order").filter(has_text="20-1702")
+        expect(order).to_contain_text("¥18.5")
+        expect(order).to_contain_text("缺 酱油")
+        order.locator(".bags").fill("2")
+        order.locator("button.packed").click()
+        expect(page.locator("#labels")).to_contain_text("20-1702 张三 · 2 袋")
+        page.click("nav button[data-tab=handoff]")
+        row = page.locator("#handofflist .order").filter(has_text="20-1702")
+        row.locator(".by").fill("物业小刘")
+        row.locator("button.delivered").click()
+        expect(page.locator("#handofflist")).to_contain_text("全部送达")
+        page.click("nav button[data-tab=money]")
+        expect(page.locator("#ledger")).to_contain_text("¥18.5")
+        page.close()
     finally:
         server.stop()
     assert _orders(gate.east)["20-1702"]["status"] == "delivered"

@@ -1,28 +1,11 @@
 """The gate desk in a real headless Chromium (Debian's, driven by Playwright), with the hub unreachable."""
-import os
-import shutil
-
 import pytest
 
-from conftest import LiveServer
+from conftest import CHROMIUM, HAVE_CHROMIUM, LiveServer
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
-                                reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module (no browser download: Debian's binary)."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
+pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
 
 
 @pytest.fixture

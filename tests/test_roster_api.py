@@ -120,51 +120,45 @@ def test_week_exports_to_xlsx_and_prints(roster):
     assert page.count("<tr>") == 1 + 34 and "东门" in page
 
 
-def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster):
-    from test_desk_browser import CHROMIUM
+def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster, browser):
     sync_api = pytest.importorskip("playwright.sync_api")
     server = LiveServer(roster.east.app)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            page.goto(server.url + "/roster")
-            sync_api.expect(page.locator("li.gap")).to_have_count(1)  # nothing planned yet
-            page.select_option("form.fill select[name=shift_hours]", "4")
-            page.click("form.fill button[type=submit]")
-            sync_api.expect(page.locator("li.ok")).to_have_count(1)
-            sync_api.expect(page.locator("tr[data-shift]")).to_have_count(42)
-            page.locator("button.remove").nth(5).click()
-            sync_api.expect(page.locator("li.gap")).to_have_count(1)
-            sync_api.expect(page.locator(".timeline .gap")).to_have_count(1)
-            assert "20:00" in page.inner_text("li.gap")  # the sixth 4-hour shift: 20:00–24:00 local
-            browser.close()
+        page = browser.new_page()
+        page.goto(server.url + "/roster")
+        sync_api.expect(page.locator("li.gap")).to_have_count(1)  # nothing planned yet
+        page.select_option("form.fill select[name=shift_hours]", "4")
+        page.click("form.fill button[type=submit]")
+        sync_api.expect(page.locator("li.ok")).to_have_count(1)
+        sync_api.expect(page.locator("tr[data-shift]")).to_have_count(42)
+        page.locator("button.remove").nth(5).click()
+        sync_api.expect(page.locator("li.gap")).to_have_count(1)
+        sync_api.expect(page.locator(".timeline .gap")).to_have_count(1)
+        assert "20:00" in page.inner_text("li.gap")  # the sixth 4-hour shift: 20:00–24:00 local
+        page.close()
     finally:
         server.stop()
 
 
-def test_browser_check_in_at_the_desk_and_leave_a_handover_note(roster):
-    from test_desk_browser import CHROMIUM
+def test_browser_check_in_at_the_desk_and_leave_a_handover_note(roster, browser):
     sync_api = pytest.importorskip("playwright.sync_api")
     _fill(roster.east, roster.post, days=1, volunteer_ids=roster.vols)
     server = LiveServer(roster.east.app)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            page.goto(server.url + "/")
-            page.click("#checkin")
-            sync_api.expect(page.locator("#checkout")).to_have_count(1)
-            page.fill("#handnote", "1702 的车已核实，无需再查")
-            page.click("#handsave")
-            sync_api.expect(page.locator("#duty .handover")).to_contain_text("1702 的车已核实")
-            page.fill("#q", "20-1702")
-            page.press("#q", "Enter")
-            page.wait_for_selector("#card:not([hidden])")
-            page.fill("#temp", "36.5")
-            page.press("#temp", "Enter")
-            page.wait_for_selector("#verdict:not([hidden])")
-            browser.close()
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.click("#checkin")
+        sync_api.expect(page.locator("#checkout")).to_have_count(1)
+        page.fill("#handnote", "1702 的车已核实，无需再查")
+        page.click("#handsave")
+        sync_api.expect(page.locator("#duty .handover")).to_contain_text("1702 的车已核实")
+        page.fill("#q", "20-1702")
+        page.press("#q", "Enter")
+        page.wait_for_selector("#card:not([hidden])")
+        page.fill("#temp", "36.5")
+        page.press("#temp", "Enter")
+        page.wait_for_selector("#verdict:not([hidden])")
+        page.close()
     finally:
         server.stop()
     events = roster.east.api("GET", "/gate/events").get_json()["events"]
