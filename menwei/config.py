@@ -60,6 +60,8 @@ def load_config(app, role, test_config=None):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, f"{role}.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    # SQL logging, if ever switched on, must not print ID numbers or phones bound as parameters.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"hide_parameters": True})
     app.config.setdefault("SECRET_KEY", secrets.token_hex(32))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_MB"] * 1024 * 1024
     return app.config
