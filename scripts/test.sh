@@ -13,8 +13,19 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "we
     echo "warning: chromium or a CJK font is missing and cannot be installed here; browser tests will skip" >&2
   fi
 fi
+marker="not slow"
 if [ "${1:-}" = "--slow" ]; then
   shift
-  exec .venv/bin/python -m pytest -m slow "$@"
+  marker="slow"
 fi
-exec .venv/bin/python -m pytest -m "not slow" "$@"
+# 1. Everything on SQLite, the default everywhere.
+.venv/bin/python -m pytest -m "$marker" "$@"
+# 2. The same suite again with every test hub on this machine's PostgreSQL (nodes stay on SQLite).
+if [ "${MENWEI_SKIP_PG:-}" = 1 ]; then
+  echo "PostgreSQL run skipped: MENWEI_SKIP_PG=1"
+elif pg_url=$(scripts/pg_test_db.sh); then
+  echo "=== again with the hub on PostgreSQL ($pg_url) ==="
+  MENWEI_TEST_PG_URL="$pg_url" .venv/bin/python -m pytest -m "$marker" "$@"
+else
+  echo "PostgreSQL run SKIPPED: no usable PostgreSQL on this machine (see the reason above)" >&2
+fi

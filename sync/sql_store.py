@@ -152,10 +152,18 @@ class SqlStore:
 
     @contextmanager
     def write(self):
-        """A write transaction (the write lock is taken at BEGIN); commits on success."""
+        """A write transaction holding the replica's write lock from its start; commits on success.
+
+        SQLite takes it with BEGIN IMMEDIATE; PostgreSQL by locking the log counter's row, so writers
+        (several hub workers included) follow one another and log positions commit in order — a
+        pull never skips a position that commits late.
+        """
         with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
             with conn.begin():
-                yield Txn(self, conn)
+                tx = Txn(self, conn)
+                if self.pg:
+                    tx.lock()
+                yield tx
 
     @contextmanager
     def read(self):
@@ -259,6 +267,11 @@ class Txn:
                          "ON CONFLICT (id) DO NOTHING", params)
 
     # -- change log ----------------------------------------------------------------------------
+    def lock(self):
+        """Take the write lock (PostgreSQL): the counter row, created on first use."""
+        self.execute("INSERT INTO sync_counter (name, value) VALUES ('log', 0) ON CONFLICT (name) DO NOTHING")
+        self.rows("SELECT value FROM sync_counter WHERE name = 'log' FOR UPDATE")
+
     def take_seqs(self, n):
         """Reserve ``n`` consecutive log positions and return the first."""
         last = self.rows("UPDATE sync_counter SET value = value + ? WHERE name = 'log' RETURNING value", (n,))

@@ -16,15 +16,48 @@ from sync.clock import ManualClock
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 ADMIN = "test-coordinator-token"
+#: Set (e.g. postgresql+psycopg://menwei:menwei@127.0.0.1/menwei_test) to run every test hub on PostgreSQL.
+PG_URL = os.environ.get("MENWEI_TEST_PG_URL")
 CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = bool(shutil.which(CHROMIUM)) or os.path.exists(CHROMIUM)
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 
+_pg_schemas = []
+
+
+def hub_database_url(tmp_path):
+    """A fresh hub database: an SQLite file, or a new schema of the test PostgreSQL database."""
+    if not PG_URL:
+        return f"sqlite:///{tmp_path}/hub.db"
+    import uuid as _uuid
+    from sqlalchemy import create_engine, text
+    schema = "t_" + _uuid.uuid4().hex[:12]
+    eng = create_engine(PG_URL)
+    with eng.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    eng.dispose()
+    _pg_schemas.append(schema)
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_pg_schemas():
+    yield
+    if PG_URL and _pg_schemas:
+        from sqlalchemy import create_engine, text
+        eng = create_engine(PG_URL)
+        for schema in _pg_schemas:  # one transaction each: a schema's tables take many locks
+            with eng.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        eng.dispose()
+
+
 @pytest.fixture
 def app(tmp_path):
-    """A hub app on a fresh SQLite file."""
-    return create_hub({"DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "ADMIN_TOKEN": ADMIN, "TESTING": True},
+    """A hub app on a fresh database (SQLite, or PostgreSQL when MENWEI_TEST_PG_URL is set)."""
+    return create_hub({"DATABASE_URL": hub_database_url(tmp_path), "ADMIN_TOKEN": ADMIN, "TESTING": True},
                       instance_path=str(tmp_path / "hub"))
 
 
@@ -103,7 +136,7 @@ class Cluster:
         self.base = ManualClock(start_ms)  # 3 February 2020 by default; None: now
         self.tmp = tmp_path
         hub_clock = lambda: self.base()  # noqa: E731
-        self.hub = Replica(create_hub({"DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "ADMIN_TOKEN": ADMIN,
+        self.hub = Replica(create_hub({"DATABASE_URL": hub_database_url(tmp_path), "ADMIN_TOKEN": ADMIN,
                                        "CLOCK": hub_clock, "SQLITE_SYNCHRONOUS": "NORMAL",
                                        **(hub_config or {})},
                                       instance_path=str(tmp_path / "hub")), hub_clock)
