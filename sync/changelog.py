@@ -52,7 +52,7 @@ def next_cursor(returned_seqs, limit, high_water):
     """
     if len(returned_seqs) >= limit:
         return returned_seqs[-1], True
-    return max(high_water, returned_seqs[-1] if returned_seqs else 0), False
+    return max(high_water, returned_seqs[-1] if returned_seqs else 0), False  # rows never lie past high_water
 
 
 def batches(items, size):

@@ -49,6 +49,8 @@ def _node():
         raise SyncError(401, "unknown node token", "bad_token")
     if node["revoked"]:
         raise SyncError(403, f"the token of node {node['id']} has been revoked", "revoked")
+    if not node["compound_id"]:  # no compound would mean no scope limit at all
+        raise SyncError(403, f"node {node['id']} is not assigned to a compound", "no_compound")
     return node
 
 

@@ -99,6 +99,13 @@ class Replica:
                 if self.catalog[tname].append_only and tname not in appended_ids:
                     ids = [rid for t, rid, _ in writes if t == tname]
                     appended_ids[tname] = tx.existing_ids(tname, ids)
+            # Another process (a second hub worker, the import CLI) may have stamped these rows with a
+            # clock ahead of ours: move past every version we are about to overwrite, or our write
+            # would lose to an older one.
+            seen_stamps = [v[0] for table_rows in rows.values() for _values, versions in table_rows.values()
+                           for v in versions.values()]
+            if seen_stamps:
+                self.clock.observe(max(seen_stamps))
             first = self.clock.reserve(len(writes))
             changes = []
             view = {}  # rows as earlier writes of this same call left them

@@ -331,7 +331,12 @@ class Txn:
             wl.append("(scope = ? OR scope IS NULL)")
             wa.append("({scope} = ? OR {scope} IS NULL)")
             pl.append(scope)
+        # Read the end first and never past it: on PostgreSQL each statement sees a newer snapshot, and
+        # a position committed between the log query and a table query must not be stepped over.
         high = self.log_end()
+        wl.append("seq <= ?")
+        wa.append("_seq <= ?")
+        pl.append(high)
         return self._log_rows(" AND ".join(wl), pl, " AND ".join(wa), pl, limit), high
 
     def own_log_rows(self, origin, after_lseq, limit):

@@ -132,3 +132,19 @@ def test_sync_algorithm_modules_import_no_web_or_database_framework(module):
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not names & {"flask", "requests", "sqlalchemy", "flask_sqlalchemy", "werkzeug"}
+
+
+def test_a_write_from_a_process_whose_clock_is_behind_still_wins(tmp_path):
+    from hub import create_app
+    from sync.clock import ManualClock
+    url = f"sqlite:///{tmp_path}/hub.db"
+    ahead = create_app({"DATABASE_URL": url, "ADMIN_TOKEN": "t", "CLOCK": ManualClock(2_000_000_000_000)},
+                       instance_path=str(tmp_path / "a"))
+    behind = create_app({"DATABASE_URL": url, "ADMIN_TOKEN": "t", "CLOCK": ManualClock(1_999_999_940_000)},
+                        instance_path=str(tmp_path / "b"))  # a second worker on the same database, 60 s slow
+    h = {"Authorization": "Bearer t"}
+    cid = ahead.test_client().post("/api/v1/rows/compounds", json={"name": "first"}, headers=h).get_json()["id"]
+    r = behind.test_client().patch(f"/api/v1/rows/compounds/{cid}", json={"name": "second"}, headers=h)
+    assert r.status_code == 200
+    assert ahead.test_client().get(f"/api/v1/rows/compounds/{cid}", headers=h).get_json()["name"] == "second"
+    assert ahead.test_client().get("/api/v1/conflicts", headers=h).get_json()["count"] == 0
