@@ -150,6 +150,10 @@ def create_row(name):
     table = _table(name)
     data = _body(table)
     row_id = data.pop("id", None) or str(uuid.uuid4())
+    try:  # a client may choose the id (to retry a create safely), but it must be a real UUID
+        row_id = str(uuid.UUID(row_id))
+    except ValueError:
+        raise ApiError(400, "id must be a UUID", fields={"id": "not a UUID"}) from None
     _scoped(table, data, row_id, creating=True)
     ch = runtime().replica.write([(name, row_id, data)], create=True)[0]
     return jsonify({"id": row_id, "hlc": ch["hlc"]}), 201

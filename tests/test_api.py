@@ -131,3 +131,13 @@ def test_node_sync_status_reports_health(cluster):
     after = east.api("GET", "/sync/status").get_json()
     assert after["pending"] == 0 and after["last_success_ms"] and after["last_error"] is None
     assert after["skew_ms"] == 0
+
+
+def test_a_client_chosen_id_must_be_a_uuid_and_a_retried_create_is_refused(client):
+    cid = _compound(client)
+    bad = client.post("/api/v1/rows/buildings", json={"id": "b20", "compound_id": cid, "number": "20"}, headers=AUTH)
+    assert bad.status_code == 400 and "id" in bad.get_json()["fields"]
+    rid = "0b8e4c1e-7a52-4d53-9a55-7f0e6c2d3a10"
+    first = client.post("/api/v1/rows/buildings", json={"id": rid, "compound_id": cid, "number": "20"}, headers=AUTH)
+    again = client.post("/api/v1/rows/buildings", json={"id": rid, "compound_id": cid, "number": "20"}, headers=AUTH)
+    assert (first.status_code, again.status_code) == (201, 409)
