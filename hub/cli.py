@@ -3,7 +3,6 @@ import os
 
 import click
 
-from menwei.errors import ApiError
 
 
 def hub_app(data_dir):
@@ -165,5 +164,3 @@ def run(data_dir, host, port, threads):
     finally:
         server.close()
 
-
-__all__ = ["hub_cli", "ApiError"]

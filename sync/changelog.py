@@ -12,17 +12,6 @@ class SequenceGap(Exception):
         )
 
 
-class SequenceReused(Exception):
-    """An origin sent a sequence number it already used for a different change."""
-
-    def __init__(self, origin, seq):
-        self.origin, self.seq = origin, seq
-        super().__init__(
-            f"{origin} reused sequence number {seq} for a different change "
-            "(was it restored from an old backup?)"
-        )
-
-
 def fresh_changes(changes, seen, contiguous):
     """Drop changes already applied and return the rest, in order.
 

@@ -86,12 +86,11 @@ class HybridClock:
 class ManualClock:
     """A settable wall clock for tests and simulations (milliseconds)."""
 
-    def __init__(self, ms=None, offset_ms=0):
+    def __init__(self, ms=None):
         self.ms = wall_ms() if ms is None else ms
-        self.offset_ms = offset_ms
 
     def __call__(self):
-        return self.ms + self.offset_ms
+        return self.ms
 
     def advance(self, ms):
         """Move the clock forward by ``ms`` milliseconds."""
