@@ -1,8 +1,9 @@
 """The community hub: a replica like every node, that also answers the nodes' pushes and pulls."""
 from menwei.app_base import build_app
+from menwei.auth import mark_public
 from sync.http_server import bp as sync_bp
 
-from .admin import bp as admin_bp, require_coordinator
+from .admin import bp as admin_bp
 
 
 def create_app(test_config=None, instance_path=None):
@@ -10,5 +11,5 @@ def create_app(test_config=None, instance_path=None):
     app = build_app(__name__, "hub", test_config, instance_path)
     app.register_blueprint(sync_bp)
     app.register_blueprint(admin_bp)
-    app.before_request(require_coordinator)
+    mark_public(app, "sync.")  # nodes sign their sync requests with their own tokens
     return app

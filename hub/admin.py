@@ -2,11 +2,12 @@
 import hashlib
 import secrets
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from menwei.errors import ApiError
 from menwei.runtime import runtime
+from menwei.auth import allow
 
 bp = Blueprint("hub_admin", __name__, url_prefix="/api/v1")
 
@@ -17,22 +18,6 @@ def new_admin_token():
     with runtime().store.write() as tx:
         tx.set_state("admin_token_hash", hashlib.sha256(token.encode()).hexdigest())
     return token
-
-
-def require_coordinator():
-    """Refuse everything at the hub but node sync to anyone without the coordinator token (401)."""
-    if request.path.startswith("/sync/"):
-        return None
-    expected = current_app.config.get("ADMIN_TOKEN")
-    stored = runtime().state("admin_token_hash")
-    auth = request.headers.get("Authorization", "")
-    given = auth[7:].strip() if auth.startswith("Bearer ") else ""
-    if not given:
-        raise ApiError(401, "coordinator token required (Authorization: Bearer …)")
-    digest = hashlib.sha256(given.encode()).hexdigest()
-    if (expected and secrets.compare_digest(given, expected)) or (stored and secrets.compare_digest(digest, stored)):
-        return None
-    raise ApiError(401, "wrong coordinator token")
 
 
 class AddNode(Schema):
@@ -48,12 +33,14 @@ class AddNode(Schema):
 
 
 @bp.get("/nodes")
+@allow("viewer")
 def list_nodes():
     """List registered nodes with their sync health."""
     return jsonify({"nodes": runtime().registry.all()})
 
 
 @bp.post("/nodes")
+@allow()
 def add_node():
     """Register a node for a compound and return its one-time enrolment code."""
     body = AddNode().load(request.get_json(silent=True) or {})
@@ -66,6 +53,7 @@ def add_node():
 
 
 @bp.post("/nodes/<node_id>/revoke")
+@allow()
 def revoke_node(node_id):
     """Revoke a node's token: it can no longer push or pull."""
     if not runtime().registry.revoke(node_id):

@@ -116,6 +116,31 @@ def add_node(data_dir, node_id, compound, label):
     click.echo(f"on the node run: menwei node enroll --hub http://HUB:PORT --code {code}")
 
 
+@hub_cli.command("add-account")
+@data_dir_option
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["coordinator", "operator", "volunteer", "viewer"]),
+              help="coordinator (everything), operator (a gate desk), volunteer (deliveries), viewer (read only).")
+@click.option("--compound", default=None, help="Id or name of the compound (default: the only one).")
+@click.option("--name", "display_name", default=None, help="Name shown on pages, e.g. 王老师.")
+@click.password_option("--password", help="Sign-in password, at least 8 characters (asked for when left out).")
+def add_account(data_dir, username, role, compound, display_name, password):
+    """Create a sign-in account; it reaches the compound's nodes on their next sync, so gates sign in offline."""
+    from menwei.accounts import create_account
+    from menwei.errors import ApiError
+    from menwei.runtime import runtime
+    app = hub_app(data_dir)
+    with app.app_context(), app.test_request_context():
+        rt = runtime()
+        try:
+            acct = create_account(username, password, role, display_name,
+                                  _compound_id(rt, compound) if compound else None)
+        except ApiError as e:
+            raise click.ClickException(f"{e.message}: " + "; ".join(
+                f"{k}: {v}" for k, v in (e.fields or {}).items()))
+    click.echo(f"account {acct['username']} ({acct['role']}) created")
+
+
 @hub_cli.command("revoke-node")
 @data_dir_option
 @click.argument("node_id")

@@ -10,6 +10,7 @@ from sync.tables import DELETED
 from .errors import ApiError
 from .privacy import mask_row
 from .runtime import runtime
+from .auth import ROLES, allow, require_table_read, require_table_write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -64,6 +65,13 @@ def _decode(table, cols, r):
     return row
 
 
+def _shown(table, row):
+    """A row as the API shows it: personal data masked, secrets (password hashes) left out."""
+    out = mask_row(table, row)
+    out.pop("password_hash", None)
+    return out
+
+
 def fetch_rows(table, where=(), params=(), limit=100, after=None, include_deleted=False):
     """Read rows of a replicated table as dicts, by id, unmasked (callers mask for display)."""
     cols = _columns(table)
@@ -104,6 +112,7 @@ def _scoped(table, data, row_id, creating):
 
 
 @bp.get("/tables")
+@allow(*ROLES)
 def list_tables():
     """Describe the replicated tables and their fields."""
     cat = runtime().catalog
@@ -114,15 +123,17 @@ def list_tables():
 
 
 @bp.get("/rows/<name>")
+@allow(*ROLES)
 def list_rows(name):
     """List a table's rows by id (personal data masked); filter with ?field=value, page with ?after=ID."""
     table = _table(name)
+    require_table_read(name)
     where, params = [], []
     for key, value in request.args.items():
         if key in ("after", "limit"):
             continue
         f = table.by_name.get(key)
-        if f is None or f.pii:
+        if f is None or f.pii or key == "password_hash":
             raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
         where.append(f"{key} = ?")
         params.append(value)
@@ -131,23 +142,27 @@ def list_rows(name):
     except ValueError:
         raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
     rows = fetch_rows(table, where, params, limit, request.args.get("after"))
-    return jsonify({"rows": [mask_row(table, r) for r in rows], "count": len(rows)})
+    return jsonify({"rows": [_shown(table, r) for r in rows], "count": len(rows)})
 
 
 @bp.get("/rows/<name>/<row_id>")
+@allow(*ROLES)
 def get_row(name, row_id):
     """Return one row (personal data masked)."""
     table = _table(name)
+    require_table_read(name)
     rows = fetch_rows(table, ["id = ?"], [row_id], 1)
     if not rows:
         raise ApiError(404, f"no {name} with id {row_id}")
-    return jsonify(mask_row(table, rows[0]))
+    return jsonify(_shown(table, rows[0]))
 
 
 @bp.post("/rows/<name>")
+@allow(*ROLES)
 def create_row(name):
     """Create a row; its UUID is made here unless the client sends one."""
     table = _table(name)
+    require_table_write(name)
     data = _body(table)
     row_id = data.pop("id", None) or str(uuid.uuid4())
     try:  # a client may choose the id (to retry a create safely), but it must be a real UUID
@@ -160,9 +175,11 @@ def create_row(name):
 
 
 @bp.patch("/rows/<name>/<row_id>")
+@allow(*ROLES)
 def update_row(name, row_id):
     """Change some fields of a row; each changed field gets a new stamp."""
     table = _table(name)
+    require_table_write(name)
     if table.append_only:
         raise ApiError(405, f"{name} rows are never changed once written")
     data = _body(table)
@@ -175,9 +192,11 @@ def update_row(name, row_id):
 
 
 @bp.delete("/rows/<name>/<row_id>")
+@allow(*ROLES)
 def delete_row(name, row_id):
     """Delete a row with a tombstone that replicates like any write."""
     table = _table(name)
+    require_table_write(name)
     if table.append_only:
         raise ApiError(405, f"{name} rows are never deleted")
     _scoped(table, {}, row_id, creating=False)
@@ -215,6 +234,7 @@ def _conflict_dict(r):
 
 
 @bp.get("/conflicts")
+@allow("viewer")
 def list_conflicts():
     """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
     status = request.args.get("status")
@@ -231,6 +251,7 @@ def list_conflicts():
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")
+@allow()
 def resolve_conflict(conflict_id):
     """Resolve a conflict by writing the chosen value anew, so the choice reaches every replica."""
     body = ResolveRequest().load(request.get_json(silent=True) or {})
@@ -252,6 +273,7 @@ def resolve_conflict(conflict_id):
 
 
 @bp.get("/sync/status")
+@allow(*ROLES)
 def sync_status():
     """Report this replica's sync health: last success, pending changes, last error, clock skew, schema."""
     rt = runtime()

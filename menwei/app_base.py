@@ -1,13 +1,15 @@
 """The part of the app factory a hub and a node share: config, database, replica, errors, API."""
 import logging
+import secrets
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from sync.sql_store import configure_sqlite
 
+from .auth import csrf_token, current_principal, enforce
 from .config import load_config
 from .db import db
-from .errors import register_error_handlers
+from .errors import ApiError, register_error_handlers
 from .runtime import Runtime
 
 
@@ -21,8 +23,11 @@ def build_app(import_name, role, test_config=None, instance_path=None):
         configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_KB"],
                          app.config["SQLITE_WAL_AUTOCHECKPOINT"])
         db.create_all()
-        app.extensions["menwei"] = Runtime(app, db.engine)
+        app.extensions["menwei"] = rt = Runtime(app, db.engine)
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = _secret_key(rt)
     register_error_handlers(app)
+    from .accounts import bp as accounts_bp
     from .api import bp as api_bp
     from .desk import api as desk_api
     from .gate_checks import bp as gate_bp
@@ -38,5 +43,28 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     app.register_blueprint(api_bp)
     app.register_blueprint(gate_bp)
     app.register_blueprint(desk_api)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"))
+    app.before_request(enforce)
+    app.context_processor(_page_context)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app
+
+
+def _secret_key(rt):
+    """The key that signs session cookies: made once and kept, so a restart does not sign everyone out."""
+    with rt.store.write() as tx:  # in a write transaction: several workers starting at once agree on one key
+        key = tx.get_state("secret_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            tx.set_state("secret_key", key)
+    return key
+
+
+def _page_context():
+    """What every page template may use: the signed-in principal and the CSRF token for scripts and forms."""
+    try:
+        who = current_principal()
+    except ApiError:  # rendering the error page of a bad token: no one is signed in
+        who = None
+    return {"principal": who, "csrf_token": csrf_token}

@@ -13,6 +13,7 @@ from .errors import ApiError
 from .gate_checks import only_compound
 from .gate_rules import iso
 from .runtime import runtime
+from .auth import allow
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
 pages = Blueprint("basket_pages", __name__, template_folder="templates")
@@ -96,6 +97,7 @@ def _lines_of(line):
 
 
 @api.post("/chains/preview")
+@allow("volunteer")
 def preview_chain():
     """Read a pasted chain into draft orders to review; nothing is written."""
     body = ChainIn().load(request.get_json(silent=True) or {})
@@ -113,6 +115,7 @@ def preview_chain():
 
 
 @api.post("/chains/import")
+@allow("volunteer")
 def import_chain():
     """Create draft orders from a chain; a re-paste adds only new lines and marks edited ones to confirm."""
     body = ChainIn().load(request.get_json(silent=True) or {})
@@ -191,6 +194,7 @@ def _day():
 
 
 @api.get("/orders")
+@allow("volunteer", "viewer")
 def list_orders():
     """The day's orders with their lines, by room."""
     with runtime().store.read() as tx:
@@ -198,6 +202,7 @@ def list_orders():
 
 
 @api.post("/orders/<oid>/confirm-change")
+@allow("volunteer")
 def confirm_change(oid):
     """Apply the line a resident edited in the chain: the order's lines are replaced by the new reading."""
     rt = runtime()
@@ -218,6 +223,7 @@ def confirm_change(oid):
 
 
 @api.get("/shopping-list")
+@allow("volunteer", "viewer")
 def shopping_list_view():
     """The day's requested orders merged by item and grouped by supermarket section."""
     with runtime().store.read() as tx:
@@ -238,6 +244,7 @@ def _step(oid, allowed_from, data):
 
 
 @api.post("/orders/<oid>/bought")
+@allow("volunteer")
 def mark_bought(oid):
     """Record what was bought for an order, at what price, by whom paid; missing lines make it partly bought."""
     body = BoughtIn().load(request.get_json(silent=True) or {})
@@ -268,6 +275,7 @@ def mark_bought(oid):
 
 
 @api.post("/orders/<oid>/packed")
+@allow("volunteer")
 def mark_packed(oid):
     """The household's bag(s) are packed and checked against the order."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -275,12 +283,14 @@ def mark_packed(oid):
 
 
 @api.post("/orders/<oid>/at-building")
+@allow("volunteer")
 def mark_at_building(oid):
     """The bags are at the building door."""
     return _step(oid, ("packed",), {"status": "at_building"})
 
 
 @api.post("/orders/<oid>/delivered")
+@allow("volunteer")
 def mark_delivered(oid):
     """Staff carried the bags to the door of the flat."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -291,6 +301,7 @@ def mark_delivered(oid):
 
 
 @api.post("/orders/<oid>/refused")
+@allow("volunteer")
 def mark_refused(oid):
     """The household refused the order (or it could not be delivered), with the reason."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -301,6 +312,7 @@ def mark_refused(oid):
 
 
 @api.get("/packing")
+@allow("volunteer", "viewer")
 def packing():
     """Per household: the lines, what was bought and at what price, and the label to print."""
     with runtime().store.read() as tx:
@@ -311,6 +323,7 @@ def packing():
 
 
 @api.get("/handoff")
+@allow("volunteer", "viewer")
 def handoff():
     """Bags at (or on their way to) the building door, by room; delivered ones drop off the list."""
     with runtime().store.read() as tx:
@@ -329,6 +342,7 @@ def _money(table, body, extra):
 
 
 @api.post("/receipts")
+@allow("volunteer")
 def add_receipt():
     """A volunteer records a till receipt they paid for a shopping day."""
     body = MoneyIn().load(request.get_json(silent=True) or {})
@@ -339,6 +353,7 @@ def add_receipt():
 
 
 @api.get("/receipts/<rid>/photo")
+@allow("volunteer", "viewer")
 def receipt_photo(rid):
     """The photo of a till receipt, as the image it is."""
     import base64
@@ -351,6 +366,7 @@ def receipt_photo(rid):
 
 
 @api.post("/repayments")
+@allow("volunteer")
 def add_repayment():
     """A household paid a volunteer back."""
     body = MoneyIn().load(request.get_json(silent=True) or {})
@@ -388,12 +404,14 @@ def compute_ledger():
 
 
 @api.get("/ledger")
+@allow("volunteer", "viewer")
 def ledger_view():
     """What each household owes, what each volunteer advanced and got back; the totals always agree."""
     return compute_ledger()
 
 
 @pages.get("/basket/ledger.xlsx")
+@allow("volunteer", "viewer")
 def ledger_xlsx():
     """The ledger as a spreadsheet: households, volunteers."""
     from openpyxl import Workbook
@@ -416,6 +434,7 @@ def ledger_xlsx():
 
 
 @pages.get("/basket")
+@allow("volunteer", "viewer")
 def basket_page():
     """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off."""
     with runtime().store.read() as tx:

@@ -16,10 +16,13 @@
 | SQLITE_SYNCHRONOUS | FULL | SQLite's synchronous pragma (FULL: an answered write survives power loss) |
 | SQLITE_CACHE_KB | 4096 (hub: 65536) | SQLite page cache per connection, in KiB (a gate laptop is small) |
 | SQLITE_WAL_AUTOCHECKPOINT | 1000 | WAL pages before SQLite copies them back into the database |
-| SECRET_KEY | random per start | signs sessions |
+| SECRET_KEY | made once, kept in the database | signs session cookies |
+| ADMIN_TOKEN | (none) | a coordinator API token given in config (`menwei hub init` stores a hashed one instead) |
+| SESSION_HOURS | 12 | a browser session ends this long after sign-in (one gate shift and some) |
+| LOGIN_MAX_FAILURES | 5 | failed sign-ins per username in 15 minutes before more are refused (×4 per address) |
 """
 import os
-import secrets
+from datetime import timedelta
 
 DEFAULTS = {
     "HUB_ID": "hub",
@@ -35,10 +38,12 @@ DEFAULTS = {
     "SQLITE_SYNCHRONOUS": "FULL",
     "SQLITE_CACHE_KB": 4096,
     "SQLITE_WAL_AUTOCHECKPOINT": 1000,
+    "SESSION_HOURS": 12.0,
+    "LOGIN_MAX_FAILURES": 5,
 }
 _INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT", "SQLITE_CACHE_KB",
-         "SQLITE_WAL_AUTOCHECKPOINT"}
-_FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S"}
+         "SQLITE_WAL_AUTOCHECKPOINT", "LOGIN_MAX_FAILURES"}
+_FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S", "SESSION_HOURS"}
 ENV_PREFIX = "MENWEI_"
 
 
@@ -62,6 +67,7 @@ def load_config(app, role, test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     # SQL logging, if ever switched on, must not print ID numbers or phones bound as parameters.
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"hide_parameters": True})
-    app.config.setdefault("SECRET_KEY", secrets.token_hex(32))
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_HOURS"])
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_MB"] * 1024 * 1024
     return app.config

@@ -16,3 +16,8 @@ import_marks = Table("import_marks", db.metadata,
                      Column("field", String(64), primary_key=True),
                      Column("hlc", BigInteger, nullable=False),
                      Column("origin", String(64), nullable=False))
+
+#: Local: failed sign-ins by username and by address, for rate limiting (pruned as they age).
+login_failures = Table("login_failures", db.metadata,
+                       Column("key", String(120), nullable=False, index=True),
+                       Column("at", BigInteger, nullable=False))

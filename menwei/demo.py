@@ -9,6 +9,10 @@ import click
 import requests
 
 NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋 Building 20 door"))
+#: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment).
+ACCOUNTS = (("coordinator", "coordinator", "协调员 Coordinator"), ("gate", "operator", "门岗 Gate operator"),
+            ("basket", "volunteer", "菜篮子 Basket volunteer"), ("viewer", "viewer", "观察员 Viewer"))
+DEMO_PASSWORD = "menwei-demo"
 
 
 def _wait_until_up(url, proc, timeout=30):
@@ -46,6 +50,7 @@ def prepare(data_dir, base_port):
         compound_id, counts = seed_demo(rt.replica)
         if counts:
             click.echo("seeded the demo compound: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+        _demo_accounts(app)
         if not os.path.exists(token_file):
             with open(token_file, "w") as fh:
                 fh.write(new_admin_token())
@@ -55,6 +60,18 @@ def prepare(data_dir, base_port):
                 codes[node_id] = rt.registry.add(node_id, compound_id, label)
     with open(token_file) as fh:
         return fh.read().strip(), codes
+
+
+def _demo_accounts(app):
+    from menwei.accounts import create_account
+    from menwei.errors import ApiError
+    with app.test_request_context():
+        for username, role, name in ACCOUNTS:
+            try:
+                create_account(username, DEMO_PASSWORD, role, name)
+            except ApiError as e:
+                if e.status != 409:  # 409: made by an earlier run of the demo
+                    raise
 
 
 def _node_enrolled(data_dir, node_id):
@@ -102,7 +119,9 @@ def demo(base_port, data_dir, host):
         click.echo("Menwei demo is running (Ctrl-C stops it):")
         click.echo(f"  hub          {hub_url}/   coordinator token: {token}")
         for node_id, label, url, _ in urls:
-            click.echo(f"  {node_id:12} {url}/   ({label}; desk open to this computer only)")
+            click.echo(f"  {node_id:12} {url}/   ({label})")
+        click.echo("  sign in as " + ", ".join(f"{u} ({r})" for u, r, _ in ACCOUNTS)
+                   + f"; password {DEMO_PASSWORD}")
         click.echo(f"  sync status  {urls[0][2]}/api/v1/sync/status")
         click.echo(f"  data         {os.path.abspath(data_dir)}")
         while all(p.poll() is None for p in procs):

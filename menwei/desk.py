@@ -10,15 +10,16 @@ from .gate_checks import household_outings, load_rules
 from .gate_rules import iso, outing_quota
 from .privacy import mask_row
 from .runtime import runtime
+from .auth import allow
 
-bp = Blueprint("desk", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/assets")
+bp = Blueprint("desk", __name__, template_folder="templates")
 api = Blueprint("desk_api", __name__, url_prefix="/api/v1/gate")
 
 EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "temperature", "reasons", "operator")
 
 
 @bp.get("/")
+@allow("operator")
 def desk_page():
     """The gate desk (Chinese by default, English switchable); every asset is served from here."""
     rt = runtime()
@@ -26,6 +27,7 @@ def desk_page():
 
 
 @api.route("/search", methods=["GET", "POST"])
+@allow("operator", "viewer")
 def desk_search():
     """Search rooms, names (hanzi, pinyin, initials), plates, pass codes and ID numbers.
 
@@ -48,6 +50,7 @@ def _rows(tx, table, where, params, cols=None):
 
 
 @api.get("/households/<household_id>")
+@allow("operator", "viewer")
 def household_card(household_id):
     """A household's card: who lives there, the rules in force, and whether it may go out now and why not."""
     rt = runtime()
@@ -76,6 +79,7 @@ def household_card(household_id):
 
 
 @api.get("/events")
+@allow("operator", "viewer")
 def recent_events():
     """The last gate events at this gate (personal data masked)."""
     rt = runtime()
@@ -97,6 +101,7 @@ def recent_events():
 
 
 @api.get("/alerts")
+@allow("operator", "viewer")
 def alerts():
     """Open fever incidents: the desk keeps them on screen until someone handles them."""
     with runtime().store.read() as tx:
@@ -106,6 +111,7 @@ def alerts():
 
 
 @api.get("/incidents")
+@allow("operator", "viewer")
 def incidents():
     """Search incidents by text (title, notes, room, plate), status and kind, newest first."""
     q, status, kind = request.args.get("q", "").strip(), request.args.get("status"), request.args.get("kind")

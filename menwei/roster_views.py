@@ -1,6 +1,7 @@
 """Duty rosters over HTTP: fill from a template, coverage, who is on duty, check-in/out, handovers, exports."""
 import datetime as dt
 import io
+import re
 import uuid
 
 from flask import Blueprint, current_app, render_template, request, send_file
@@ -12,6 +13,7 @@ from .errors import ApiError
 from .gate_rules import iso, parse
 from .roster import coverage, fill, local_day_start, local_text, on_duty
 from .runtime import runtime
+from .auth import allow
 
 api = Blueprint("roster_api", __name__, url_prefix="/api/v1/roster")
 pages = Blueprint("roster_pages", __name__, template_folder="templates")
@@ -80,6 +82,7 @@ def week(post_id, days):
 
 
 @api.post("/fill")
+@allow()
 def fill_week():
     """Fill a post's days with back-to-back shifts from a template (e.g. 4- or 5-hour shifts)."""
     body = FillIn().load(request.get_json(silent=True) or {})
@@ -95,6 +98,7 @@ def fill_week():
 
 
 @api.get("/coverage")
+@allow("operator", "volunteer", "viewer")
 def coverage_view():
     """Gaps and overlaps in coverage for the next days (default 7), per post."""
     try:
@@ -108,6 +112,7 @@ def coverage_view():
 
 
 @api.get("/on-duty")
+@allow("operator", "volunteer", "viewer")
 def on_duty_view():
     """Who is on duty now at each post, and whether they have checked in."""
     rt = runtime()
@@ -135,18 +140,21 @@ def _stamp(shift_id, field, must_be_empty, must_be_set=None):
 
 
 @api.post("/shifts/<shift_id>/check-in")
+@allow("operator", "volunteer")
 def check_in(shift_id):
     """The volunteer starts the shift at the desk; gate events record them as the operator."""
     return _stamp(shift_id, "checked_in_at", True)
 
 
 @api.post("/shifts/<shift_id>/check-out")
+@allow("operator", "volunteer")
 def check_out(shift_id):
     """The volunteer ends the shift."""
     return _stamp(shift_id, "checked_out_at", True, "checked_in_at")
 
 
 @api.post("/handovers")
+@allow("operator", "volunteer")
 def add_handover():
     """Leave a note for the next shift at this post."""
     body = HandoverIn().load(request.get_json(silent=True) or {})
@@ -163,6 +171,7 @@ def add_handover():
 
 
 @api.get("/handovers")
+@allow("operator", "volunteer", "viewer")
 def list_handovers():
     """Handover notes at a post, newest first."""
     post_id = request.args.get("post_id")
@@ -175,6 +184,7 @@ def list_handovers():
 
 
 @pages.get("/roster")
+@allow("operator", "volunteer", "viewer")
 def roster_page():
     """The week's roster: a timeline per post with gaps in red, a template form, and shift removal."""
     days = 7
@@ -193,6 +203,7 @@ def roster_page():
 
 
 @pages.get("/roster/print")
+@allow("operator", "volunteer", "viewer")
 def roster_print():
     """A printable week for one post (or all), shifts listed by day in local time."""
     start, end, posts = week(request.args.get("post_id"), 7)
@@ -200,15 +211,22 @@ def roster_print():
 
 
 @pages.get("/roster/export.xlsx")
+@allow("operator", "volunteer", "viewer")
 def roster_xlsx():
     """The week's roster as a spreadsheet, one sheet per post."""
     from openpyxl import Workbook
     start, end, posts = week(request.args.get("post_id"), 7)
     tz = _tz()
+    if request.args.get("post_id") and not posts:
+        raise ApiError(404, "no such post", fields={"post_id": "unknown post"})
     wb = Workbook()
-    wb.remove(wb.active)
-    for p in posts:
-        ws = wb.create_sheet(p["post"]["name"][:31] or "post")
+    if posts:
+        wb.remove(wb.active)
+    else:
+        wb.active.append(["没有岗位 no posts yet"])
+    for p in posts:  # Excel forbids []:*?/\ in sheet names, and two sheets of one name
+        name = re.sub(r"[\[\]:*?/\\]", "_", p["post"]["name"])[:28] or "post"
+        ws = wb.create_sheet(name if name not in wb.sheetnames else f"{name} {len(wb.sheetnames) + 1}")
         ws.append(["开始 start", "结束 end", "值班人员 volunteer", "签到 checked in", "签退 checked out"])
         for s in p["shifts"]:
             ws.append([local_text(s["starts_at"], tz, "%Y-%m-%d %H:%M"), local_text(s["ends_at"], tz, "%Y-%m-%d %H:%M"),

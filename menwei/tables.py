@@ -2,7 +2,7 @@
 from sync.tables import Catalog, Field, Table
 
 #: Bumped whenever a declaration below changes; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -204,6 +204,28 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
     Field("notes", "text", max_length=2000),
 ])
 
+#: People who sign in at the hub or a node. Replicated within the compound so a gate laptop that is offline
+#: still knows its operators; only a password hash (scrypt) travels, and no API answer ever shows it.
+ACCOUNTS = Table("accounts", fields=[
+    Field("compound_id", "ref", required=True, index=True),
+    Field("username", required=True, max_length=40, index=True),
+    Field("display_name", max_length=50),
+    Field("role", required=True, choices=("coordinator", "operator", "volunteer", "viewer")),
+    Field("password_hash", required=True, max_length=300),
+    Field("active", "bool"),
+])
+
+#: A coordinator's acknowledgement of a violation found by reconciliation (kind + key name the finding).
+VIOLATION_ACKS = Table("violation_acks", fields=[
+    Field("compound_id", "ref", required=True, index=True),
+    Field("kind", required=True, max_length=40),
+    Field("key", required=True, max_length=300, index=True),
+    Field("note", "text", required=True, max_length=2000),
+    Field("by", max_length=40),
+    Field("at", "datetime", required=True),
+])
+
 CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,
-                   POSTS, VOLUNTEERS, SHIFTS, HANDOVERS, ORDERS, ORDER_LINES, RECEIPTS, REPAYMENTS, GATE_EVENTS],
+                   POSTS, VOLUNTEERS, SHIFTS, HANDOVERS, ORDERS, ORDER_LINES, RECEIPTS, REPAYMENTS, GATE_EVENTS,
+                   ACCOUNTS, VIOLATION_ACKS],
                   SCHEMA_VERSION)

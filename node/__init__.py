@@ -6,11 +6,13 @@ from menwei.desk import bp as desk_bp
 from menwei.errors import ApiError
 from menwei.runtime import runtime
 from sync.http_client import SyncFailed
+from menwei.auth import allow
 
 node_api = Blueprint("node_api", __name__, url_prefix="/api/v1")
 
 
 @node_api.post("/sync/run")
+@allow("operator", "volunteer")
 def sync_now():
     """Run one sync round now and report its outcome."""
     client = runtime().sync_client()

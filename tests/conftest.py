@@ -21,6 +21,7 @@ PG_URL = os.environ.get("MENWEI_TEST_PG_URL")
 CHROMIUM = os.environ.get("MENWEI_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = bool(shutil.which(CHROMIUM)) or os.path.exists(CHROMIUM)
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
+PASSWORD = "门卫-test-password"
 
 
 _pg_schemas = []
@@ -95,6 +96,7 @@ class Replica:
     def __init__(self, app, clock):
         self.app, self.clock = app, clock
         self.http = app.test_client()
+        self.http.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ADMIN}"  # the coordinator API token
         self.rt = app.extensions["menwei"]
 
     @property
@@ -105,6 +107,18 @@ class Replica:
     def api(self, method, path, **kw):
         """Call the replica's own /api/v1 (with the coordinator token at the hub)."""
         return self.http.open("/api/v1" + path, method=method, headers=AUTH, **kw)
+
+    def sign_in(self, page, base_url, role, path="/"):
+        """Open ``path`` in a browser page signed in through the login form as a ``role`` account made here."""
+        username = f"{role}-{self.rt.replica.id}"
+        r = self.api("POST", "/accounts", json={"username": username, "password": PASSWORD, "role": role})
+        assert r.status_code in (201, 409), r.get_json()
+        page.goto(f"{base_url}/login?next={path}")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base_url}{path}")
+        return page
 
     def sync(self):
         """Run one sync round; return the status (raises SyncFailed)."""
@@ -151,7 +165,7 @@ class Cluster:
     def add_node(self, node_id, offset_ms=0):
         """Create, register and enrol one node whose clock runs ``offset_ms`` off the hub's."""
         clock = (lambda off: (lambda: self.base() + off))(offset_ms)
-        app = create_node({"DATABASE_URL": f"sqlite:///{self.tmp}/{node_id}.db", "CLOCK": clock,
+        app = create_node({"DATABASE_URL": f"sqlite:///{self.tmp}/{node_id}.db", "CLOCK": clock, "ADMIN_TOKEN": ADMIN,
                            "SQLITE_SYNCHRONOUS": "NORMAL", "SYNC_TIMEOUT_S": 20},
                           instance_path=str(self.tmp / node_id))
         code = self.hub.api("POST", "/nodes", json={"id": node_id, "compound_id": self.compound_id}).get_json()["code"]

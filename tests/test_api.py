@@ -1,7 +1,8 @@
 """The shared JSON API: writes validated field by field, personal data masked, conflicts listed and resolved."""
 import pytest
 
-from conftest import AUTH
+from conftest import ADMIN, AUTH
+from menwei.tables import CATALOG
 
 
 def _compound(client):
@@ -85,8 +86,8 @@ def test_node_cannot_write_rows_of_another_compound(cluster):
 
 def test_node_not_yet_enrolled_says_how_to_enrol(tmp_path):
     from node import create_app
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/n.db"}, instance_path=str(tmp_path))
-    r = app.test_client().post("/api/v1/rows/buildings", json={"number": "1"})
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/n.db", "ADMIN_TOKEN": ADMIN}, instance_path=str(tmp_path))
+    r = app.test_client().post("/api/v1/rows/buildings", json={"number": "1"}, headers=AUTH)
     assert r.status_code == 409 and "menwei node enroll" in r.get_json()["error"]
 
 
@@ -126,7 +127,7 @@ def test_node_sync_status_reports_health(cluster):
     east = cluster.nodes["east-gate"]
     east.api("POST", "/rows/buildings", json={"number": "20"})
     before = east.api("GET", "/sync/status").get_json()
-    assert before["pending"] == 1 and before["schema_version"] == 1 and before["replica_id"] == "east-gate"
+    assert before["pending"] == 1 and before["schema_version"] == CATALOG.schema_version and before["replica_id"] == "east-gate"
     assert east.http.post("/api/v1/sync/run").status_code == 200
     after = east.api("GET", "/sync/status").get_json()
     assert after["pending"] == 0 and after["last_success_ms"] and after["last_error"] is None

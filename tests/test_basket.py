@@ -168,7 +168,7 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate, browser):
     try:
         page = browser.new_page()
         page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(d.message)))
-        page.goto(server.url + "/basket")
+        gate.east.sign_in(page, server.url, "volunteer", "/basket")
         page.fill("#day", DAY)
         page.fill("#chain", CHAIN)
         page.click("#preview")

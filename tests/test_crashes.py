@@ -16,6 +16,8 @@ import requests
 from conftest import Cluster
 
 CLI = [sys.executable, "-m", "menwei.cli"]
+TOKEN = "crash-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _port():
@@ -41,8 +43,9 @@ def _offline_node(data_dir):
 
 
 def _start_node(data_dir, port):
+    env = dict(os.environ, MENWEI_ADMIN_TOKEN=TOKEN)
     proc = subprocess.Popen(CLI + ["node", "run", "--data-dir", str(data_dir), "--port", str(port), "--no-sync"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(200):
         try:
             requests.get(f"http://127.0.0.1:{port}/api/v1/tables", timeout=0.5)
@@ -65,10 +68,11 @@ def test_power_loss_in_a_burst_of_checks_keeps_every_answered_one(tmp_path, burs
     residents = _offline_node(tmp_path)
     port = _port()
     node = _start_node(tmp_path, port)
-    answered, stop = [], threading.Event()
+    answered, refused, stop = [], [], threading.Event()
 
     def fire():
         s = requests.Session()
+        s.headers.update(AUTH)
         while not stop.is_set():
             try:
                 r = s.post(f"http://127.0.0.1:{port}/api/v1/gate/checks", timeout=5, json={
@@ -76,14 +80,17 @@ def test_power_loss_in_a_burst_of_checks_keeps_every_answered_one(tmp_path, burs
                     "temperature": 36.5})
             except requests.RequestException:
                 return  # the power went
-            if r.status_code == 201:
-                answered.append(r.json()["event_id"])
+            if r.status_code != 201:
+                refused.append(r.status_code)
+                return
+            answered.append(r.json()["event_id"])
 
     workers = [threading.Thread(target=fire) for _ in range(3)]
     for w in workers:
         w.start()
-    while len(answered) < burst:
+    while len(answered) < burst and not refused:
         time.sleep(0.005)
+    assert not refused, f"the node refused checks: {refused[:3]}"
     node.send_signal(signal.SIGKILL)  # mid-burst: checks are in flight on three connections
     node.wait()
     stop.set()
@@ -94,7 +101,7 @@ def test_power_loss_in_a_burst_of_checks_keeps_every_answered_one(tmp_path, burs
     assert len(stored) - len(answered) <= 3  # at most the in-flight ones committed but never answered
     node = _start_node(tmp_path, port)  # and the node comes back and works
     try:
-        r = requests.post(f"http://127.0.0.1:{port}/api/v1/gate/checks", timeout=5,
+        r = requests.post(f"http://127.0.0.1:{port}/api/v1/gate/checks", timeout=5, headers=AUTH,
                           json={"resident_id": residents[0], "direction": "in", "temperature": 36.6})
         assert r.status_code == 201
     finally:

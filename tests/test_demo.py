@@ -1,12 +1,12 @@
 """`menwei demo` (what the README's first command runs): seeded, syncing, and stopped cleanly."""
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
+
+import requests
 
 
 def _free_base_port():
@@ -21,9 +21,16 @@ def _free_base_port():
     raise RuntimeError("no free ports")
 
 
-def _get(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.loads(r.read())
+def _signed_in(base_url, username):
+    """A session signed in at ``base_url`` with a demo account (accounts reach nodes by sync)."""
+    s = requests.Session()
+    for _ in range(100):
+        r = s.post(base_url + "/api/v1/auth/login", json={"username": username, "password": "menwei-demo"},
+                   timeout=5)
+        if r.status_code == 200:
+            return s
+        time.sleep(0.2)  # the account has not synced down yet
+    raise AssertionError(f"cannot sign in at {base_url}: {r.status_code} {r.text}")
 
 
 def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_path):
@@ -42,14 +49,16 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
         out = "".join(lines)
         assert "Menwei demo is running" in out, out
         assert f"http://127.0.0.1:{base}/" in out and "coordinator token:" in out
+        assert "sign in as coordinator (coordinator), gate (operator)" in out
         for port in (base + 1, base + 2):
+            gate = _signed_in(f"http://127.0.0.1:{port}", "gate")
             for _ in range(100):
-                status = _get(f"http://127.0.0.1:{port}/api/v1/sync/status")
+                status = gate.get(f"http://127.0.0.1:{port}/api/v1/sync/status", timeout=5).json()
                 if status.get("last_success_ms") and status["cursor"] > 0:
                     break
                 time.sleep(0.2)
             assert status["last_error"] is None and status["pending"] == 0
-            residents = _get(f"http://127.0.0.1:{port}/api/v1/rows/residents?limit=1000")
+            residents = gate.get(f"http://127.0.0.1:{port}/api/v1/rows/residents?limit=1000", timeout=5).json()
             assert residents["count"] == 1000 and "*" in residents["rows"][0]["id_number"]
         b20 = status["replica_id"]
         assert b20 == "building-20"

@@ -22,7 +22,7 @@ def desk(gate, browser):
     page = browser.new_page()
     outside = []
     page.on("request", lambda req: None if req.url.startswith(server.url) else outside.append(req.url))
-    page.goto(server.url + "/")
+    gate.east.sign_in(page, server.url, "operator")
     page.gate, page.outside, page.iso = gate, outside, iso
     yield page
     page.close()

@@ -79,5 +79,9 @@ def test_pass_for_unknown_household_gets_404(gate):
     assert gate.east.api("POST", "/gate/passes", json={"kind": "outing", "household_id": "nope"}).status_code == 404
 
 
-def test_hub_pages_need_the_coordinator_token(gate):
-    assert gate.hub.http.get(f"/passes/print?building_id={gate.b20}").status_code == 401
+def test_pass_printing_needs_a_coordinator(gate):
+    anonymous = gate.hub.app.test_client()
+    r = anonymous.get(f"/passes/print?building_id={gate.b20}")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+    r = anonymous.get(f"/passes/print?building_id={gate.b20}", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401

@@ -125,7 +125,7 @@ def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster, browser):
     server = LiveServer(roster.east.app)
     try:
         page = browser.new_page()
-        page.goto(server.url + "/roster")
+        roster.east.sign_in(page, server.url, "coordinator", "/roster")
         sync_api.expect(page.locator("li.gap")).to_have_count(1)  # nothing planned yet
         page.select_option("form.fill select[name=shift_hours]", "4")
         page.click("form.fill button[type=submit]")
@@ -146,7 +146,7 @@ def test_browser_check_in_at_the_desk_and_leave_a_handover_note(roster, browser)
     server = LiveServer(roster.east.app)
     try:
         page = browser.new_page()
-        page.goto(server.url + "/")
+        roster.east.sign_in(page, server.url, "operator")
         page.click("#checkin")
         sync_api.expect(page.locator("#checkout")).to_have_count(1)
         page.fill("#handnote", "1702 的车已核实，无需再查")

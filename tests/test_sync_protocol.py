@@ -6,6 +6,7 @@ import uuid
 import pytest
 import requests
 
+from menwei.tables import CATALOG
 from sync.http_client import SyncFailed
 
 
@@ -25,7 +26,7 @@ def _counts(replica):
         len(replica.table("gate_events"))
 
 
-def _push_raw(cluster, node, changes, token=None, node_id=None, schema_version=1, gz=True, raw=None):
+def _push_raw(cluster, node, changes, token=None, node_id=None, schema_version=CATALOG.schema_version, gz=True, raw=None):
     body = raw if raw is not None else json.dumps({
         "node_id": node_id or node.replica.id, "schema_version": schema_version,
         "clock_ms": node.clock(), "changes": changes}).encode()
@@ -121,7 +122,7 @@ def test_bad_credentials_are_refused_and_nothing_is_stored(cluster, case, status
     assert (r.status_code, r.json()["code"]) == (status, code)
     assert cluster.hub.table("gate_events") == {}
     if case != "another origin":  # the same credentials cannot pull either
-        pull = requests.get(cluster.server.url + "/sync/v1/pull", params={"schema_version": 1}, timeout=10,
+        pull = requests.get(cluster.server.url + "/sync/v1/pull", params={"schema_version": CATALOG.schema_version}, timeout=10,
                             headers={} if case == "no token" else
                             {"Authorization": f"Bearer {kwargs.get('token') or east.rt.state('token')}"})
         assert pull.status_code == status

@@ -1,0 +1,213 @@
+"""Who may call what: every route of hub and node against the expected roles, sessions, CSRF and rate limits."""
+import pytest
+
+from conftest import ADMIN, AUTH
+
+C, O, V, W = "coordinator", "operator", "volunteer", "viewer"
+EVERYONE = {C, O, V, W}
+PUBLIC = "public"
+#: The expected access to every route (hub and node alike unless a key says otherwise). A new route
+#: must be added here: the test fails on any endpoint it does not know.
+EXPECTED = {
+    "accounts.login_page": PUBLIC, "accounts.login_submit": PUBLIC, "accounts.api_login": PUBLIC,
+    "accounts.logout_submit": EVERYONE, "accounts.api_logout": EVERYONE, "accounts.me": EVERYONE,
+    "accounts.list_accounts": {C}, "accounts.add_account": {C}, "accounts.change_account": {C},
+    "api.list_tables": EVERYONE, "api.list_rows": EVERYONE, "api.get_row": EVERYONE,
+    "api.create_row": EVERYONE, "api.update_row": EVERYONE, "api.delete_row": EVERYONE,  # then per table
+    "api.list_conflicts": {C, W}, "api.resolve_conflict": {C}, "api.sync_status": EVERYONE,
+    "assets.static": PUBLIC, "static": PUBLIC,
+    "desk.desk_page": {C, O},
+    "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
+    "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W},
+    "gate.check": {C, O},
+    "passes_api.issue": {C}, "passes_api.issue_for_building": {C}, "passes_api.revoke": {C},
+    "passes_pages.print_sheet": {C},
+    "roster_api.fill_week": {C}, "roster_api.coverage_view": {C, O, V, W}, "roster_api.on_duty_view": {C, O, V, W},
+    "roster_api.check_in": {C, O, V}, "roster_api.check_out": {C, O, V}, "roster_api.add_handover": {C, O, V},
+    "roster_api.list_handovers": {C, O, V, W}, "roster_pages.roster_page": {C, O, V, W},
+    "roster_pages.roster_print": {C, O, V, W}, "roster_pages.roster_xlsx": {C, O, V, W},
+    "basket_pages.basket_page": {C, V, W}, "basket_pages.ledger_xlsx": {C, V, W},
+    "node_api.sync_now": {C, O, V},
+    "hub_admin.list_nodes": {C, W}, "hub_admin.add_node": {C}, "hub_admin.revoke_node": {C},
+    "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC,  # node tokens: tests/test_sync_protocol.py
+}
+for _name in ("handoff", "ledger_view", "list_orders", "packing", "receipt_photo", "shopping_list_view"):
+    EXPECTED[f"basket_api.{_name}"] = {C, V, W}
+for _name in ("add_receipt", "add_repayment", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
+              "mark_delivered", "mark_packed", "mark_refused", "preview_chain"):
+    EXPECTED[f"basket_api.{_name}"] = {C, V}
+LAST = {"accounts.logout_submit", "accounts.api_logout"}  # they end the session: called after the rest
+PASSWORD = "门卫-secret-2020"
+
+
+def _accounts(cluster):
+    """One account per role, made at the hub and synced to east-gate."""
+    for role in (C, O, V, W):
+        r = cluster.hub.api("POST", "/accounts", json={"username": f"{role}1", "password": PASSWORD, "role": role})
+        assert r.status_code == 201, r.get_json()
+    cluster.sync_all()
+
+
+def _signed_in(app, role):
+    client = app.test_client()
+    r = client.post("/api/v1/auth/login", json={"username": f"{role}1", "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    return client, r.get_json()["csrf_token"]
+
+
+def _url(rule):
+    args = {a: 1 if type(rule._converters[a]).__name__ == "IntegerConverter" else "x" for a in rule.arguments}
+    return rule.build(args, append_unknown=False)[1]
+
+
+def _calls(app):
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in LAST, r.endpoint))
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, _url(rule)
+
+
+@pytest.mark.parametrize("side", ["hub", "node"])
+def test_every_route_admits_exactly_its_roles(cluster, side):
+    _accounts(cluster)
+    app = cluster.hub.app if side == "hub" else cluster.nodes["east-gate"].app
+    unknown = {r.endpoint for r in app.url_map.iter_rules()} - set(EXPECTED)
+    assert not unknown, f"routes without an expected access rule: {unknown}"
+    sessions = {role: _signed_in(app, role) for role in (C, O, V, W)}
+    anonymous = app.test_client()
+    checked = 0
+    for endpoint, method, url in _calls(app):
+        allowed = EXPECTED[endpoint]
+        if allowed == PUBLIC:
+            continue
+        if endpoint in LAST:  # signing out ends the session: each of these gets fresh ones
+            sessions = {role: _signed_in(app, role) for role in (C, O, V, W)}
+        r = anonymous.open(url, method=method, json={} if method != "GET" else None)
+        page = method == "GET" and not url.startswith("/api/")
+        assert r.status_code == (302 if page else 401), (endpoint, method, r.status_code)
+        if page:
+            assert "/login?next=" in r.headers["Location"]
+        r = anonymous.open(url, method=method, headers={"Authorization": "Bearer not-the-token"})
+        assert r.status_code == 401, (endpoint, "wrong token", r.status_code)
+        for role, (client, csrf) in sessions.items():
+            r = client.open(url, method=method, headers={"X-CSRF-Token": csrf},
+                            json={} if method != "GET" else None)
+            if role in allowed:
+                assert r.status_code not in (401, 403), (endpoint, method, role, r.status_code, r.get_data()[:200])
+            else:
+                assert r.status_code == 403, (endpoint, method, role, r.status_code)
+            checked += 1
+    assert checked > 200
+
+
+@pytest.mark.parametrize("table,writers", [("residents", {C}), ("incidents", {C, O}), ("orders", {C, V}),
+                                           ("handovers", {C, O, V}), ("accounts", set())])
+def test_generic_row_writes_are_limited_per_table(cluster, table, writers):
+    _accounts(cluster)
+    app = cluster.nodes["east-gate"].app
+    for role in (C, O, V, W):
+        client, csrf = _signed_in(app, role)
+        r = client.post(f"/api/v1/rows/{table}", json={}, headers={"X-CSRF-Token": csrf})
+        assert (r.status_code != 403) == (role in writers), (role, r.status_code, r.get_json())
+
+
+def test_a_write_from_a_session_without_the_csrf_token_is_refused(cluster):
+    _accounts(cluster)
+    client, csrf = _signed_in(cluster.nodes["east-gate"].app, O)
+    r = client.post("/api/v1/rows/incidents", json={"kind": "other", "summary": "x"})
+    assert r.status_code == 403 and r.get_json()["code"] == "csrf"
+    r = client.post("/api/v1/rows/incidents", json={"kind": "other"}, headers={"X-CSRF-Token": "forged"})
+    assert r.status_code == 403 and r.get_json()["code"] == "csrf"
+
+
+def test_the_login_form_needs_its_csrf_token(cluster):
+    _accounts(cluster)
+    client = cluster.hub.app.test_client()
+    r = client.post("/login", data={"username": "coordinator1", "password": PASSWORD})
+    assert r.status_code == 403
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"username": "coordinator1", "password": PASSWORD, "csrf_token": token,
+                                    "next": "https://evil.example/"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_accounts_made_at_the_hub_sign_in_at_an_offline_gate(cluster):
+    _accounts(cluster)
+    cluster.server.stop()  # the hub is gone; the gate still knows its people
+    client, _ = _signed_in(cluster.nodes["east-gate"].app, O)
+    me = client.get("/api/v1/auth/me").get_json()
+    assert me["username"] == "operator1" and me["role"] == O
+    assert client.get("/").status_code == 200
+
+
+def test_password_hashes_never_leave_the_api(cluster):
+    _accounts(cluster)
+    hub = cluster.hub
+    listed = hub.api("GET", "/accounts").get_json()["accounts"]
+    rows = hub.api("GET", "/rows/accounts").get_json()["rows"]
+    assert len(listed) == 4 and rows and all("password_hash" not in a for a in listed + rows)
+    stored = hub.table("accounts")
+    assert all(v[4].startswith("scrypt:") for v in stored.values())  # a standard, salted, slow hash
+    assert hub.api("GET", "/rows/accounts?password_hash=x").status_code == 400
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"username": "a", "password": PASSWORD, "role": O}, "username"),
+    ({"username": "ok-name", "password": "short", "role": O}, "password"),
+    ({"username": "ok-name", "password": PASSWORD, "role": "boss"}, "role"),
+    ({"username": "ok-name", "password": PASSWORD}, "role"),
+])
+def test_bad_account_bodies_name_the_field(cluster, body, field):
+    r = cluster.hub.api("POST", "/accounts", json=body)
+    assert r.status_code == 400 and field in r.get_json()["fields"]
+
+
+def test_a_taken_username_is_refused(cluster):
+    _accounts(cluster)
+    r = cluster.hub.api("POST", "/accounts", json={"username": "Operator1", "password": PASSWORD, "role": V})
+    assert r.status_code == 409 and "username" in r.get_json()["fields"]
+
+
+def test_failed_logins_are_rate_limited_then_released(cluster):
+    _accounts(cluster)
+    client = cluster.hub.app.test_client()
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"username": "operator1", "password": "wrong-password"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/login", json={"username": "operator1", "password": PASSWORD})
+    assert r.status_code == 429  # even the right password waits: the attacker must not learn it worked
+    cluster.base.advance(16 * 60 * 1000)
+    assert client.post("/api/v1/auth/login", json={"username": "operator1", "password": PASSWORD}).status_code == 200
+
+
+def test_a_new_password_or_deactivation_ends_open_sessions(cluster):
+    _accounts(cluster)
+    hub = cluster.hub
+    client, _ = _signed_in(hub.app, O)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    acct = next(a for a in hub.api("GET", "/accounts").get_json()["accounts"] if a["username"] == "operator1")
+    assert hub.api("PATCH", f"/accounts/{acct['id']}", json={"password": "another-pass-1"}).status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 401
+    client2 = hub.app.test_client()
+    assert client2.post("/api/v1/auth/login", json={"username": "operator1",
+                                                     "password": "another-pass-1"}).status_code == 200
+    hub.api("PATCH", f"/accounts/{acct['id']}", json={"active": False})
+    assert client2.get("/api/v1/auth/me").status_code == 401
+
+
+def test_sessions_expire_after_session_hours(cluster):
+    _accounts(cluster)
+    client, _ = _signed_in(cluster.hub.app, W)
+    cluster.base.advance(11 * 3600 * 1000)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    cluster.base.advance(2 * 3600 * 1000)
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_a_node_sync_token_opens_no_api(cluster):
+    token = cluster.nodes["east-gate"].rt.state("token")
+    client = cluster.hub.app.test_client()
+    assert client.get("/api/v1/rows/residents", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/api/v1/rows/residents", headers=AUTH).status_code == 200
+    assert ADMIN not in client.get("/api/v1/nodes", headers=AUTH).get_data(as_text=True)
