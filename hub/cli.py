@@ -7,8 +7,12 @@ import click
 
 def hub_app(data_dir):
     """Create the hub app whose database and instance file live in ``data_dir``."""
+    from menwei.migrate import SchemaError
     from . import create_app
-    return create_app(instance_path=os.path.abspath(data_dir))
+    try:
+        return create_app(instance_path=os.path.abspath(data_dir))
+    except SchemaError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _compound_id(rt, ref):
@@ -38,6 +42,14 @@ def init(data_dir):
         token = new_admin_token()
     click.echo(f"hub database ready in {os.path.abspath(data_dir)}")
     click.echo(f"coordinator token (shown once, keep it safe): {token}")
+
+
+@hub_cli.command("upgrade")
+@data_dir_option
+def upgrade(data_dir):
+    """Upgrade the hub's database to this Menwei (stop every hub process first; creates it if new)."""
+    from menwei.maintenance import upgrade as upgrade_database
+    upgrade_database("hub", data_dir)
 
 
 @hub_cli.command("seed-demo")
