@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from .changelog import SequenceGap
 from .clock import ClockSkewError
+from .recovery import SequenceReused, refuse_reused
 from .replica import ScopeError, paused_gc
 from .wire import EnrollRequest, PullQuery, push_request_schema
 
@@ -140,7 +141,7 @@ def _push():
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
                                           skew_bound_ms=bound, allowed_scope=node["compound_id"],
-                                          before_commit=record)
+                                          before_commit=record, check=refuse_reused(node["id"]))
     except ClockSkewError as e:
         msg = f"refused: {e}"
         skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
@@ -150,6 +151,8 @@ def _push():
         raise SyncError(409, str(e), "sequence_gap", expected_seq=e.expected) from None
     except ScopeError as e:
         raise SyncError(403, str(e), "out_of_scope") from None
+    except SequenceReused as e:
+        raise SyncError(409, str(e), "sequence_reused", hub_seq=e.hub_seq) from None
     skew = skews[0]
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
@@ -171,4 +174,5 @@ def pull():
     ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
-                    f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')
+                    f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version},'
+                    f'"node_seq":{ctx.replica.seen_seq(node["id"])}}}')

@@ -30,6 +30,7 @@ EXPECTED = {
     "node_api.sync_now": {C, O, V},
     "hub_admin.list_nodes": {C, W}, "hub_admin.add_node": {C}, "hub_admin.revoke_node": {C},
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC,  # node tokens: tests/test_sync_protocol.py
+    "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
 for _name in ("handoff", "ledger_view", "list_orders", "packing", "receipt_photo", "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}
