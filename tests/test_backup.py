@@ -13,6 +13,7 @@ from conftest import ADMIN, Replica
 from menwei.backup import BackupError, backup, describe, restore
 from menwei.cli import main
 from node import create_app as create_node
+from sync.http_client import SyncFailed
 
 
 def _data_dir(cluster, node_id):
@@ -184,3 +185,36 @@ def test_restore_refuses_another_nodes_backup_and_damaged_files(tmp_path, runner
         sqlite_path("postgresql+psycopg://u@h/db")
     r = runner.invoke(main, ["node", "backup", "--to", str(tmp_path / "x.bak"), "--data-dir", str(tmp_path / "empty")])
     assert r.exit_code != 0 and "no database" in r.output
+
+
+def test_a_recovery_cut_off_half_way_resumes_at_the_next_sync(gate):
+    cluster, hub = gate.cluster, gate.hub
+    backup(str(cluster.tmp / "east-gate.db"), str(cluster.tmp / "early.bak"))
+    lost = _checks(gate, 7)
+    gate.sync()
+    gate.east.rt.store.engine.dispose()
+    restore(str(cluster.tmp / "early.bak"), str(cluster.tmp / "east-gate.db"))
+    east = gate.east = _reopen(cluster, "east-gate")
+    later = _checks(gate, 8)
+    with east.app.app_context():
+        client = east.rt.sync_client()
+    client.pull_limit = 2  # pages of two lost changes
+    real, calls = client.own_changes, []
+
+    def flaky(after, cursor):
+        calls.append(after)
+        if len(calls) == 3:
+            raise requests.ConnectionError("the hub went away")
+        return real(after, cursor)
+    client.own_changes = flaky
+    with pytest.raises(SyncFailed, match="unreachable"):
+        east.sync()
+    state = east.rt.state("recovery")
+    assert state is not None and 0 < state["after"] < state["upto"] == 7  # some pages in, the rest to do
+    assert len(_history(hub, "east-gate")) == 7  # nothing pushed meanwhile
+    more = _checks(gate, 1)  # the gate still works mid-recovery
+    east.sync()
+    assert east.rt.state("recovery") is None
+    theirs = _history(hub, "east-gate")
+    assert sorted(theirs) == list(range(1, 17)) and theirs == _history(east, "east-gate")
+    assert set(hub.table("gate_events")) == set(lost + later + more) == set(east.table("gate_events"))
