@@ -1,5 +1,6 @@
 """`menwei hub …`: set up, run and administer the community hub."""
 import os
+import sys
 
 import click
 
@@ -187,17 +188,32 @@ def list_nodes(data_dir):
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def run(data_dir, host, port, threads):
-    """Serve the hub (waitress; use gunicorn for several processes)."""
-    from menwei.serve import make_server
-    app = hub_app(data_dir)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes: more than 1 runs gunicorn (Linux; the database should be PostgreSQL).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per process.")
+def run(data_dir, host, port, workers, threads):
+    """Serve the hub: waitress in one process, or gunicorn with several worker processes."""
+    from menwei.serve import make_server, run_gunicorn
+    app = hub_app(data_dir)  # creates or checks the database once, before any worker starts
+    where = f"http://{host}:{port}/ (data in {os.path.abspath(data_dir)})"
+    if workers > 1:
+        if sys.platform == "win32":
+            raise click.ClickException("several workers need gunicorn, which does not run on Windows: "
+                                       "use --workers 1 and more --threads")
+        if app.config["DATABASE_URL"].startswith("sqlite"):
+            click.echo("note: several workers on SQLite take turns to write; PostgreSQL suits them better", err=True)
+        with app.app_context():
+            from menwei.db import db
+            db.engine.dispose()  # workers open their own connections after the fork
+        click.echo(f"hub serving on {where} with {workers} gunicorn workers × {threads} threads")
+        run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads)
+        return
     server = make_server(app, host, port, threads)
-    click.echo(f"hub serving on http://{host}:{port}/ (data in {os.path.abspath(data_dir)})")
+    click.echo(f"hub serving on {where}")
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-

@@ -30,3 +30,27 @@ def make_server(app, host, port, threads=8):
                          max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
                          # keep sync batches (a few MB) in memory instead of spilling them to temp files
                          inbuf_overflow=64 * 1024 * 1024)
+
+
+def run_gunicorn(factory, host, port, workers, threads=4, timeout_s=120):
+    """Serve the app ``factory()`` makes in each of ``workers`` gunicorn processes (POSIX only); blocks.
+
+    Each worker builds its own app after the fork, so none shares a database connection with another;
+    gthread workers let a long push in one thread leave the others answering.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+               # a 20,000-change push may take a while on a small server; nodes retry anyway
+               "timeout": timeout_s, "graceful_timeout": 30, "accesslog": None, "errorlog": "-",
+               "loglevel": "warning", "proc_name": "menwei-hub"}
+
+    class Hub(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return factory()
+
+    Hub().run()
