@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from conftest import ADMIN, PG_URL, hub_database_url
+from conftest import ADMIN, PG_URL, LiveServer, hub_database_url
 from hub import create_app as create_hub
 from menwei import maintenance, migrate
 from menwei.cli import main
@@ -202,3 +202,19 @@ def test_upgrade_commands_create_a_new_database_and_report_it(runner, tmp_path):
     assert r.exit_code == 0 and f"created at revision {migrate.head()}" in r.output
     cfg = maintenance.offline_config("node", d)
     assert cfg["AUTO_UPGRADE"] is True and maintenance.offline_config("hub", d)["AUTO_UPGRADE"] is False
+
+
+def test_the_desk_says_to_upgrade_when_the_hub_refuses_the_schema(gate, browser):
+    from playwright.sync_api import expect
+    gate.east.rt.sync_client().schema_version = SCHEMA_VERSION - 1
+    with pytest.raises(SyncFailed):
+        gate.east.sync()
+    server = LiveServer(gate.east.app)
+    page = browser.new_page()
+    try:
+        gate.east.sign_in(page, server.url, "operator")
+        expect(page.locator("#sync")).to_have_class("sync alarm")
+        expect(page.locator("#sync")).to_contain_text("需升级门卫软件")
+    finally:
+        page.close()
+        server.stop()
