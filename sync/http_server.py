@@ -86,8 +86,9 @@ def _respond(text):
 
 def _check_schema(ctx, node, version, kind, clock_ms, pending):
     if version != ctx.catalog.schema_version:
-        msg = (f"schema version {version} does not match the hub's {ctx.catalog.schema_version}: "
-               "upgrade Menwei on this node (changes stay queued)")
+        msg = (f"schema version {version} does not match the hub's {ctx.catalog.schema_version}: " +
+               ("upgrade Menwei on this node" if version < ctx.catalog.schema_version else
+                "this node runs a newer Menwei than the hub: upgrade the hub") + " (changes stay queued)")
         ctx.registry.record_contact(node["id"], kind, clock_ms, version, pending, msg)
         raise SyncError(409, msg, "schema_mismatch", hub_schema_version=ctx.catalog.schema_version)
 

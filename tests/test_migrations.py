@@ -188,6 +188,9 @@ def test_a_node_one_schema_version_behind_works_offline_and_is_told_to_upgrade(g
     assert status["pending"] == 2
     node = next(n for n in hub.api("GET", "/sync/status").get_json()["nodes"] if n["id"] == "east-gate")
     assert node["schema_version"] == SCHEMA_VERSION - 1 and "upgrade" in node["last_error"]
+    client.schema_version = SCHEMA_VERSION + 1  # a node upgraded before its hub is told the other way round
+    with pytest.raises(SyncFailed, match="newer Menwei than the hub: upgrade the hub"):
+        east.sync()
     client.schema_version = SCHEMA_VERSION  # upgraded: everything queued goes through
     assert east.sync().pending == 0
     events = hub.table("gate_events")
