@@ -20,6 +20,8 @@
 | ADMIN_TOKEN | (none) | a coordinator API token given in config (`menwei hub init` stores a hashed one instead) |
 | SESSION_HOURS | 12 | a browser session ends this long after sign-in (one gate shift and some) |
 | LOGIN_MAX_FAILURES | 5 | failed sign-ins per username in 15 minutes before more are refused (×4 per address) |
+| OUTAGE_GAP_S | 300 | hub: a node not heard from for longer than this was offline (outage reports) |
+| LATE_AFTER_S | 300 | hub: a change reaching the hub this long after it was made arrived late |
 """
 import os
 from datetime import timedelta
@@ -40,9 +42,11 @@ DEFAULTS = {
     "SQLITE_WAL_AUTOCHECKPOINT": 1000,
     "SESSION_HOURS": 12.0,
     "LOGIN_MAX_FAILURES": 5,
+    "OUTAGE_GAP_S": 300,
+    "LATE_AFTER_S": 300,
 }
 _INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT", "SQLITE_CACHE_KB",
-         "SQLITE_WAL_AUTOCHECKPOINT", "LOGIN_MAX_FAILURES"}
+         "SQLITE_WAL_AUTOCHECKPOINT", "LOGIN_MAX_FAILURES", "OUTAGE_GAP_S", "LATE_AFTER_S"}
 _FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S", "SESSION_HOURS"}
 ENV_PREFIX = "MENWEI_"
 

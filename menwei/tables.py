@@ -2,7 +2,7 @@
 from sync.tables import Catalog, Field, Table
 
 #: Bumped whenever a declaration below changes; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -24,6 +24,9 @@ HOUSEHOLDS = Table("households", fields=[
     Field("room", required=True, max_length=20),
     Field("label", max_length=40, index=True),
     Field("notes", "text", max_length=2000),
+    # Set when a coordinator merged this duplicate into another household: the row stays so that the
+    # gate events naming it (append-only, never rewritten) still count for the surviving household.
+    Field("merged_into", "ref", index=True),
 ])
 
 RESIDENTS = Table("residents", fields=[
@@ -221,8 +224,8 @@ VIOLATION_ACKS = Table("violation_acks", fields=[
     Field("kind", required=True, max_length=40),
     Field("key", required=True, max_length=300, index=True),
     Field("note", "text", required=True, max_length=2000),
-    Field("by", max_length=40),
-    Field("at", "datetime", required=True),
+    Field("acked_by", max_length=40),
+    Field("acked_at", "datetime", required=True),
 ])
 
 CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,
