@@ -262,7 +262,23 @@ def load_conflicts(tx, status=None, origin=None, since_ms=None, until_ms=None):
     if until_ms is not None:
         sql += " AND (winner_hlc < ? OR loser_hlc < ?)"
         args += [(until_ms + 1) << 16] * 2
-    return [_conflict_dict(r) for r in tx.rows(sql + " ORDER BY id", args)]
+    found = [_conflict_dict(r) for r in tx.rows(sql + " ORDER BY id", args)]
+    for c in found:
+        c["row_label"] = _row_label(tx, c["table"], c["row_id"])
+    return found
+
+
+_LABEL_FIELDS = ("name", "label", "title", "code", "username", "plate", "item", "number")
+
+
+def _row_label(tx, tname, row_id):
+    """A name a coordinator recognises for a row (a resident's name, a room), or None."""
+    table = runtime().catalog[tname]
+    col = next((f for f in _LABEL_FIELDS if f in table.by_name and not table.by_name[f].pii), None)
+    if col is None:
+        return None
+    rows = tx.rows(f"SELECT {col} FROM {tname} WHERE id = ?", (row_id,))
+    return rows[0][0] if rows else None
 
 
 @bp.get("/conflicts")

@@ -81,7 +81,7 @@ def test_after_an_outage_the_hub_lists_exactly_the_violations_and_conflicts(outa
     assert {h["household_id"] for h in by_kind["duplicate_room"]["households"]} == {g.dup_east, g.dup_b20}
     assert {h["registered_by"] for h in by_kind["duplicate_room"]["households"]} == {"east-gate", "building-20"}
     conflicts = g.hub.api("GET", "/conflicts", query_string={"status": "open"}).get_json()["conflicts"]
-    assert [(c["table"], c["row_id"], c["field"]) for c in conflicts] == [("residents", g.li, "notes")]
+    assert [(c["table"], c["row_id"], c["row_label"], c["field"]) for c in conflicts] == [("residents", g.li, "李四", "notes")]
     assert {conflicts[0]["winner_value"], conflicts[0]["loser_value"]} == {"在家隔离", "已返岗"}
     assert {conflicts[0]["winner_origin"], conflicts[0]["loser_origin"]} == {"east-gate", "building-20"}
 

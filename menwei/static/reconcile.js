@@ -4,37 +4,15 @@
 (() => {
   const canAct = document.body.dataset.canAct === "yes";
   const form = document.getElementById("period");
-  const statusEl = document.getElementById("status");
   const KIND = {quota_exceeded: "超出外出次数 quota exceeded", pass_misused: "作废/过期通行证 bad pass used",
                 out_twice: "两次外出未返回 out twice", duplicate_room: "同一房间登记两次 room registered twice"};
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-  function row(cells) {
-    const tr = el("tr");
-    for (const c of cells) { const td = el("td"); if (c instanceof Node) td.append(c); else td.textContent = c ?? ""; tr.append(td); }
-    return tr;
-  }
+  const {el, row, api, post, say, local} = window.Menwei;
   function query() {
     const p = new URLSearchParams();
     for (const k of ["from", "to"]) if (form.elements[k].value) p.set(k, form.elements[k].value);
     return p;
   }
-  function say(text, bad) { statusEl.textContent = text; statusEl.className = bad ? "error" : ""; }
-  async function api(url, opts) {
-    const r = await fetch(url, opts);
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.error || r.statusText);
-    return body;
-  }
-  async function post(url, data) {
-    return api(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(data)});
-  }
-  const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "";
   const show = (v) => v === null || v === undefined ? "（空 empty）" : (typeof v === "object" ? JSON.stringify(v) : String(v));
 
   async function loadNodes() {
@@ -103,7 +81,7 @@
           actions.append(b);
         }
       }
-      const tr = row([`${c.table} ${c.row_id.slice(0, 8)}`, c.field, side("winner"), side("loser"), actions]);
+      const tr = row([`${c.table} ${c.row_label || c.row_id.slice(0, 8)}`, c.field, side("winner"), side("loser"), actions]);
       tr.dataset.conflict = c.id;
       tr.className = "open";
       tbody.append(tr);
