@@ -1,13 +1,25 @@
 """The coordinator's management page: nodes, control rules, passes and accounts, in a real browser."""
+from openpyxl import Workbook
+
 from conftest import LiveServer
 
 
-def test_browser_register_and_revoke_a_node_publish_a_rule_issue_passes_and_add_an_account(gate, browser):
+def test_browser_register_and_revoke_a_node_publish_a_rule_issue_passes_and_add_an_account(gate, browser, tmp_path):
     hub = gate.hub
     page = browser.new_page()
     try:
         hub.sign_in(page, gate.cluster.server.url, "coordinator", "/manage")
         page.wait_for_selector("#nodes tr[data-node=east-gate]")
+        # Upload the property office's register: a new household in building 20.
+        wb = Workbook()
+        wb.active.append(["楼栋", "房号", "姓名", "电话"])
+        wb.active.append(["20", "901", "孙七", "13900001111"])
+        wb.save(tmp_path / "register.xlsx")
+        page.set_input_files("#import-register input[name=file]", str(tmp_path / "register.xlsx"))
+        page.click("#import-register button[type=submit]")
+        page.wait_for_selector("#status:has-text('新增 1 created')")
+        assert [r["name"] for r in hub.api("GET", "/rows/residents", query_string={"name": "孙七"}).get_json()["rows"]] \
+            == ["孙七"]
         # Register a new gate laptop: the page shows its one-time enrolment code.
         page.fill("#add-node input[name=id]", "north-gate")
         page.fill("#add-node input[name=label]", "北门")
@@ -32,7 +44,7 @@ def test_browser_register_and_revoke_a_node_publish_a_rule_issue_passes_and_add_
         page.select_option("#batch-passes select[name=building_id]", gate.b20)
         page.click("#batch-passes button[type=submit]")
         page.wait_for_selector("#print-link:not([hidden])")
-        assert "issued 1" in page.inner_text("#status")
+        assert "issued 2" in page.inner_text("#status")  # 1702 and the household just imported
         passes = hub.api("GET", "/rows/passes", query_string={"household_id": gate.h1702}).get_json()["rows"]
         assert len(passes) == 1
         # Revoke it by its code, with a reason.

@@ -108,6 +108,16 @@
     await post(`/api/v1/gate/passes/${found[0].id}/revoke`, {reason: data.reason});
     say(`${found[0].code} 已作废 revoked`); form.reset();
   });
+  onSubmit("import-register", async (form) => {
+    say("导入中 importing…");
+    const r = await api("/api/v1/registry/import", {method: "POST", body: new FormData(form)});
+    say(`${r.rows} 行 rows: 新增 ${r.created} created, 更新 ${r.updated} updated, 未变 ${r.unchanged} unchanged, ` +
+        `拒绝 ${r.refused.length} refused`);
+    document.getElementById("import-report").replaceChildren(
+      ...r.refused.map(([n, why]) => el("li", `第 ${n} 行 row ${n}: ${why}`)),
+      ...r.kept_newer.map(([n, name, f]) => el("li", `第 ${n} 行 row ${n}: ${name} 的 ${f} 在系统中更新过，保留 kept the newer value`)));
+    loadPlaces();
+  });
   onSubmit("add-account", async (form, data) => {
     await post("/api/v1/accounts", data);
     say(`账号 ${data.username} 已添加 added`); form.reset(); loadAccounts();
