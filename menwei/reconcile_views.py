@@ -39,7 +39,7 @@ def list_violations():
         raise ApiError(400, "status must be open or acknowledged", fields={"status": "open or acknowledged"})
     since, until, _ = period()
     with runtime().store.read() as tx:
-        found = find_violations(tx, _compound(tx), since, until)
+        found = find_violations(tx, _compound(tx), since, until, current_app.config["TIMEZONE"])
     found = [v for v in found if (kind is None or v["kind"] == kind)
              and (status is None or (v["ack"] is None) == (status == "open"))]
     return jsonify({"violations": found, "count": len(found), "from": iso(since), "to": iso(until)})
@@ -123,7 +123,7 @@ def _report(node, since, until, now, detail):
         offline = outages(contacts, since, until, gap, now)
         late = late_arrivals(tx, rt.catalog, node["id"], since, until, late_ms, limit=500 if detail else 0)
         conflicts = node_conflicts(load_conflicts(tx, origin=node["id"]), node["id"], since, until)
-        violations = node_violations(find_violations(tx, node["compound_id"], since, until), node["id"],
+        violations = node_violations(find_violations(tx, node["compound_id"], since, until, cfg["TIMEZONE"]), node["id"],
                                      since, until) if node["compound_id"] else []
         spans = [{"from": iso(a), "to": iso(b) if b else None, "ongoing": b is None,
                   "minutes": round(((b or now) - a) / 60000),

@@ -10,6 +10,7 @@ from sync.clock import physical_ms
 
 from .gate_checks import load_rules
 from .gate_rules import iso, outing_quota, parse
+from .roster import local_text
 
 KINDS = ("quota_exceeded", "pass_misused", "out_twice", "duplicate_room")
 _EVENT_COLS = ("id", "gate", "direction", "at", "resident_id", "household_id", "pass_id", "purpose",
@@ -18,14 +19,17 @@ _EVENT_COLS = ("id", "gate", "direction", "at", "resident_id", "household_id", "
 LOOKBACK_MS = 31 * 86_400_000
 
 
-def find_violations(tx, compound_id, since_ms, until_ms):
-    """Every violation in the compound with its evidence, whether acknowledged or not, oldest first."""
+def find_violations(tx, compound_id, since_ms, until_ms, tz="Asia/Shanghai"):
+    """Every violation in the compound with its evidence, whether acknowledged or not, oldest first.
+
+    Messages give times in ``tz``, the compound's zone; the fields stay UTC ISO like every stored time.
+    """
     events = _allowed_events(tx, compound_id, since_ms - LOOKBACK_MS, until_ms)
     canonical = _canonical_households(tx, compound_id)
     since, until = iso(since_ms), iso(until_ms)
     found = (_quota(tx, compound_id, events, canonical, since, until)
-             + _pass_misuse(tx, events, since, until)
-             + _out_twice(events, since, until)
+             + _pass_misuse(tx, events, since, until, tz)
+             + _out_twice(events, since, until, tz)
              + _duplicate_rooms(tx, compound_id))
     acks = _acks(tx, compound_id)
     for v in found:
@@ -87,7 +91,7 @@ def _quota(tx, compound_id, events, canonical, since, until):
     return found
 
 
-def _pass_misuse(tx, events, since, until):
+def _pass_misuse(tx, events, since, until, tz):
     used = [e for e in events if e["pass_id"] and since <= e["at"] <= until]
     if not used:
         return []
@@ -106,20 +110,20 @@ def _pass_misuse(tx, events, since, until):
             stamp = decode_versions(versions).get("revoked", [0])[0]
             revoked_at = iso(physical_ms(stamp))
             if revoked_at <= e["at"]:
-                problems.append(f"revoked at {revoked_at}" + (f" ({revoked_reason})" if revoked_reason else ""))
+                problems.append(f"revoked {local_text(revoked_at, tz)}" + (f" ({revoked_reason})" if revoked_reason else ""))
         if valid_until and parse(valid_until) < parse(e["at"]):
-            problems.append(f"expired {valid_until}")
+            problems.append(f"expired {local_text(valid_until, tz)}")
         if valid_from and parse(valid_from) > parse(e["at"]):
-            problems.append(f"not valid before {valid_from}")
+            problems.append(f"not valid before {local_text(valid_from, tz)}")
         if problems:
             found.append({"kind": "pass_misused", "key": e["id"], "at": e["at"], "pass_id": e["pass_id"],
                           "household_id": e["household_id"], "gates": [e["gate"]],
-                          "message": f"pass {code} used at {e['gate']}: " + "; ".join(problems),
+                          "message": f"pass {code} used at {e['gate']} {local_text(e['at'], tz)}: " + "; ".join(problems),
                           "events": [_evidence(e)]})
     return found
 
 
-def _out_twice(events, since, until):
+def _out_twice(events, since, until, tz):
     last = {}
     found = []
     for e in events:
@@ -130,8 +134,9 @@ def _out_twice(events, since, until):
         if e["direction"] == "out" and prev is not None and prev["direction"] == "out" and since <= e["at"] <= until:
             found.append({"kind": "out_twice", "key": e["id"], "at": e["at"], "resident_id": rid,
                           "household_id": e["household_id"], "gates": sorted({prev["gate"], e["gate"]}),
-                          "message": f"{e['person_name'] or rid} went out at {prev['gate']} ({prev['at']}) and again "
-                                     f"at {e['gate']} ({e['at']}) without coming back in",
+                          "message": f"{e['person_name'] or rid} went out at {prev['gate']} "
+                                     f"{local_text(prev['at'], tz)} and again at {e['gate']} "
+                                     f"{local_text(e['at'], tz)} without coming back in",
                           "events": [_evidence(prev), _evidence(e)]})
         last[rid] = e
     return found
