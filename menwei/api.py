@@ -222,7 +222,7 @@ class ConflictQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    status = fields.String(validate=validate.OneOf(("open", "resolved")))
+    status = fields.String(validate=validate.OneOf(("open", "resolved", "superseded")))
     origin = fields.String(validate=validate.Length(max=64))
 
 
@@ -250,9 +250,9 @@ def _conflict_dict(r):
 def load_conflicts(tx, status=None, origin=None, since_ms=None, until_ms=None):
     """Conflicts recorded here, oldest first, filtered by status, by an origin of either side and by period."""
     sql, args = f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE 1 = 1", []
-    if status:
+    if status:  # superseded ones are stored as open: filtered below
         sql += " AND status = ?"
-        args.append(status)
+        args.append("resolved" if status == "resolved" else "open")
     if origin:
         sql += " AND (winner_origin = ? OR loser_origin = ?)"
         args += [origin, origin]
@@ -265,7 +265,18 @@ def load_conflicts(tx, status=None, origin=None, since_ms=None, until_ms=None):
     found = [_conflict_dict(r) for r in tx.rows(sql + " ORDER BY id", args)]
     for c in found:
         c["row_label"] = _row_label(tx, c["table"], c["row_id"])
-    return found
+        if c["status"] == "open" and _superseded(tx, c):
+            c["status"] = "superseded"
+    return [c for c in found if status is None or c["status"] == status]
+
+
+def _superseded(tx, c):
+    """True when the field was written again after both sides (a resolution made elsewhere reached us)."""
+    rows = tx.load_rows(c["table"], [c["row_id"]])
+    if c["row_id"] not in rows:
+        return False
+    version = rows[c["row_id"]][1].get(c["field"])
+    return version is not None and version[0] > max(c["winner_hlc"] or 0, c["loser_hlc"] or 0)
 
 
 _LABEL_FIELDS = ("name", "label", "title", "code", "username", "plate", "item", "number")
@@ -300,11 +311,13 @@ def resolve_conflict(conflict_id):
     rt = runtime()
     with rt.store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE id = ?", (conflict_id,))
-    if not rows:
-        raise ApiError(404, f"no conflict {conflict_id}")
-    c = dict(zip(_CONFLICT_COLS, rows[0]))
-    if c["status"] == "resolved":
-        raise ApiError(409, f"conflict {conflict_id} is already resolved")
+        if not rows:
+            raise ApiError(404, f"no conflict {conflict_id}")
+        c = dict(zip(_CONFLICT_COLS, rows[0]))
+        if c["status"] == "resolved":
+            raise ApiError(409, f"conflict {conflict_id} is already resolved")
+        if _superseded(tx, {**c, "table": c["tbl"]}):  # choosing now would undo the later write
+            raise ApiError(409, f"conflict {conflict_id} was settled by a later write", code="superseded")
     value = json.loads(c[f"{body['keep']}_value"])
     by = actor_name() or body["by"] or rt.replica.id
 

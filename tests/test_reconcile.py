@@ -116,6 +116,12 @@ def test_choosing_the_other_value_of_a_conflict_reaches_every_node(outage):
     for node in [g.hub, *g.cluster.nodes.values()]:
         assert node.api("GET", f"/rows/residents/{g.li}").get_json()["notes"] == conflict["loser_value"]
     assert g.hub.api("GET", "/conflicts", query_string={"status": "open"}).get_json()["count"] == 0
+    for node in g.cluster.nodes.values():  # the gates had seen the clash too; the hub's choice settles it there
+        assert node.api("GET", "/conflicts", query_string={"status": "open"}).get_json()["count"] == 0
+        settled = [c for c in node.conflicts() if c["status"] == "superseded"]
+        assert [c["field"] for c in settled] == ["notes"]
+        r = node.api("POST", f"/conflicts/{settled[0]['id']}/resolve", json={"keep": "winner"})
+        assert r.status_code == 409 and r.get_json()["code"] == "superseded"
 
 
 def test_merging_duplicate_households_repoints_residents_everywhere_and_counts_their_outings(outage):
