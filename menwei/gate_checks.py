@@ -11,7 +11,7 @@ from .errors import ApiError
 from .gate_rules import Crossing, iso, judge, parse, rules_in_force
 from .privacy import mask_phone
 from .runtime import runtime
-from .auth import allow
+from .auth import allow, signed_in_name
 
 
 def operator_on_duty(tx, node_id):
@@ -187,8 +187,8 @@ def check():
     at = iso(rt.wall())
     with rt.store.read() as tx:
         c, compound_id = gather(tx, body, at)
-        if not body.get("operator"):  # whoever checked in at this gate's post is the operator
-            body["operator"] = operator_on_duty(tx, rt.replica.id)
+        if not body.get("operator"):  # whoever checked in at this gate's post, else who is signed in
+            body["operator"] = operator_on_duty(tx, rt.replica.id) or signed_in_name()
     verdict = judge(c)
     if body.get("deny_reason"):  # the volunteer refuses on their own judgement, and says why
         verdict.allowed = False

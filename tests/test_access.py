@@ -142,6 +142,14 @@ def test_accounts_made_at_the_hub_sign_in_at_an_offline_gate(cluster):
     me = client.get("/api/v1/auth/me").get_json()
     assert me["username"] == "operator1" and me["role"] == O
     assert client.get("/").status_code == 200
+    # With no one checked in on the roster, the signed-in operator is recorded on the gate event.
+    hh = cluster.nodes["east-gate"].api("POST", "/rows/households", json={
+        "compound_id": cluster.compound_id, "building_id": "b", "room": "101", "label": "1-101"}).get_json()["id"]
+    r = client.post("/api/v1/gate/checks", json={"household_id": hh, "direction": "in", "temperature": 36.4},
+                    headers={"X-CSRF-Token": me["csrf_token"]})
+    assert r.status_code == 201, r.get_json()
+    event = cluster.nodes["east-gate"].api("GET", f"/rows/gate_events/{r.get_json()['event_id']}").get_json()
+    assert event["operator"] == "operator1"
 
 
 def test_password_hashes_never_leave_the_api(cluster):

@@ -26,7 +26,7 @@
     const sorted = bs.sort((a, b) => a.number.localeCompare(b.number, "zh", {numeric: true}));
     for (const sel of document.querySelectorAll("select.buildings")) {
       const keep = [...sel.querySelectorAll("option[value='']")];
-      sel.replaceChildren(...keep, ...sorted.map((b) => { const o = el("option", `${b.number} ${b.name || ""}`); o.value = b.id; return o; }));
+      sel.replaceChildren(...keep, ...sorted.map((b) => { const o = el("option", b.name || `${b.number}栋`); o.value = b.id; return o; }));
     }
   }
 
