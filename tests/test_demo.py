@@ -60,6 +60,8 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
             assert status["last_error"] is None and status["pending"] == 0
             residents = gate.get(f"http://127.0.0.1:{port}/api/v1/rows/residents?limit=1000", timeout=5).json()
             assert residents["count"] == 1000 and "*" in residents["rows"][0]["id_number"]
+            rules = gate.get(f"http://127.0.0.1:{port}/api/v1/rows/control_rules", timeout=5).json()["rows"]
+            assert sorted(r["level"] for r in rules) == ["quarantine", "semi_closed"]
         b20 = status["replica_id"]
         assert b20 == "building-20"
         proc.send_signal(signal.SIGINT)
