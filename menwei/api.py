@@ -8,9 +8,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sync.tables import DELETED
 
 from .errors import ApiError
+from .gate_rules import iso
+from .periods import bounds
 from .privacy import mask_row
 from .runtime import runtime
-from .auth import ROLES, allow, require_table_read, require_table_write
+from .auth import ROLES, actor_name, allow, require_table_read, require_table_write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -214,6 +216,16 @@ class ResolveRequest(Schema):
     by = fields.String(load_default=None)
 
 
+class ConflictQuery(Schema):
+    """Query of GET /api/v1/conflicts: status and origin (a node id); ``from``/``to`` are read by periods."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(validate=validate.OneOf(("open", "resolved", "superseded")))
+    origin = fields.String(validate=validate.Length(max=64))
+
+
 _CONFLICT_COLS = ("id", "detected_hlc", "tbl", "row_id", "field", "winner_value", "winner_hlc", "winner_origin",
                   "loser_value", "loser_hlc", "loser_origin", "status", "resolved_by", "resolved_hlc", "resolution")
 
@@ -221,6 +233,8 @@ _CONFLICT_COLS = ("id", "detected_hlc", "tbl", "row_id", "field", "winner_value"
 def _conflict_dict(r):
     d = dict(zip(_CONFLICT_COLS, r))
     d["table"] = d.pop("tbl")
+    for side in ("winner", "loser"):  # stamps are too big for JavaScript numbers: give the time too
+        d[f"{side}_at"] = iso(d[f"{side}_hlc"] >> 16) if d[f"{side}_hlc"] else None
     for k in ("winner_value", "loser_value", "resolution"):
         if d[k] is not None:
             d[k] = json.loads(d[k])
@@ -233,21 +247,60 @@ def _conflict_dict(r):
     return d
 
 
+def load_conflicts(tx, status=None, origin=None, since_ms=None, until_ms=None):
+    """Conflicts recorded here, oldest first, filtered by status, by an origin of either side and by period."""
+    sql, args = f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE 1 = 1", []
+    if status:  # superseded ones are stored as open: filtered below
+        sql += " AND status = ?"
+        args.append("resolved" if status == "resolved" else "open")
+    if origin:
+        sql += " AND (winner_origin = ? OR loser_origin = ?)"
+        args += [origin, origin]
+    if since_ms is not None:  # either side written in the period
+        sql += " AND (winner_hlc >= ? OR loser_hlc >= ?)"
+        args += [since_ms << 16] * 2
+    if until_ms is not None:
+        sql += " AND (winner_hlc < ? OR loser_hlc < ?)"
+        args += [(until_ms + 1) << 16] * 2
+    found = [_conflict_dict(r) for r in tx.rows(sql + " ORDER BY id", args)]
+    for c in found:
+        c["row_label"] = _row_label(tx, c["table"], c["row_id"])
+        if c["status"] == "open" and _superseded(tx, c):
+            c["status"] = "superseded"
+    return [c for c in found if status is None or c["status"] == status]
+
+
+def _superseded(tx, c):
+    """True when the field was written again after both sides (a resolution made elsewhere reached us)."""
+    rows = tx.load_rows(c["table"], [c["row_id"]])
+    if c["row_id"] not in rows:
+        return False
+    version = rows[c["row_id"]][1].get(c["field"])
+    return version is not None and version[0] > max(c["winner_hlc"] or 0, c["loser_hlc"] or 0)
+
+
+_LABEL_FIELDS = ("name", "label", "title", "code", "username", "plate", "item", "number")
+
+
+def _row_label(tx, tname, row_id):
+    """A name a coordinator recognises for a row (a resident's name, a room), or None."""
+    table = runtime().catalog[tname]
+    col = next((f for f in _LABEL_FIELDS if f in table.by_name and not table.by_name[f].pii), None)
+    if col is None:
+        return None
+    rows = tx.rows(f"SELECT {col} FROM {tname} WHERE id = ?", (row_id,))
+    return rows[0][0] if rows else None
+
+
 @bp.get("/conflicts")
 @allow("viewer")
 def list_conflicts():
     """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
-    status = request.args.get("status")
-    if status not in (None, "open", "resolved"):
-        raise ApiError(400, "status must be open or resolved", fields={"status": "open or resolved"})
-    sql = f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts"
-    args = []
-    if status:
-        sql += " WHERE status = ?"
-        args.append(status)
+    q = ConflictQuery().load({k: v for k, v in request.args.items() if k not in ("from", "to")})
+    since, until = bounds()
     with runtime().store.read() as tx:
-        rows = tx.rows(sql + " ORDER BY id", args)
-    return jsonify({"conflicts": [_conflict_dict(r) for r in rows], "count": len(rows)})
+        found = load_conflicts(tx, q.get("status"), q.get("origin"), since, until)
+    return jsonify({"conflicts": found, "count": len(found)})
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")
@@ -258,18 +311,25 @@ def resolve_conflict(conflict_id):
     rt = runtime()
     with rt.store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE id = ?", (conflict_id,))
-    if not rows:
-        raise ApiError(404, f"no conflict {conflict_id}")
-    c = dict(zip(_CONFLICT_COLS, rows[0]))
-    if c["status"] == "resolved":
-        raise ApiError(409, f"conflict {conflict_id} is already resolved")
+        if not rows:
+            raise ApiError(404, f"no conflict {conflict_id}")
+        c = dict(zip(_CONFLICT_COLS, rows[0]))
+        if c["status"] == "resolved":
+            raise ApiError(409, f"conflict {conflict_id} is already resolved")
+        if _superseded(tx, {**c, "table": c["tbl"]}):  # choosing now would undo the later write
+            raise ApiError(409, f"conflict {conflict_id} was settled by a later write", code="superseded")
     value = json.loads(c[f"{body['keep']}_value"])
-    ch = rt.replica.write([(c["tbl"], c["row_id"], {c["field"]: value})])[0]
-    with rt.store.write() as tx:
-        tx.execute("UPDATE sync_conflicts SET status = 'resolved', resolved_by = ?, resolved_hlc = ?, "
-                   "resolution = ? WHERE id = ?",
-                   (body["by"] or rt.replica.id, ch["hlc"], json.dumps(body["keep"]), conflict_id))
-    return jsonify({"id": conflict_id, "status": "resolved", "kept": body["keep"], "hlc": ch["hlc"]})
+    by = actor_name() or body["by"] or rt.replica.id
+
+    def mark(tx, changes):  # in the write's own transaction: never a value written but the conflict still open
+        n = tx.execute("UPDATE sync_conflicts SET status = 'resolved', resolved_by = ?, resolved_hlc = ?, "
+                       "resolution = ? WHERE id = ? AND status = 'open'",
+                       (by, changes[0]["hlc"], json.dumps(body["keep"]), conflict_id)).rowcount
+        if n != 1:
+            raise ApiError(409, f"conflict {conflict_id} is already resolved")
+    ch = rt.replica.write([(c["tbl"], c["row_id"], {c["field"]: value})], before_commit=mark)[0]
+    return jsonify({"id": conflict_id, "status": "resolved", "kept": body["keep"], "hlc": ch["hlc"],
+                    "resolved_by": by})
 
 
 @bp.get("/sync/status")

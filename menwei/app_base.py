@@ -37,6 +37,9 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .passes import api as passes_api, pages as passes_pages
     from .roster_views import api as roster_api, pages as roster_pages
     from .basket_views import api as basket_api, pages as basket_pages
+    from .manage_views import api as manage_api, pages as manage_pages
+    app.register_blueprint(manage_pages)
+    app.register_blueprint(manage_api)
     app.register_blueprint(basket_api)
     app.register_blueprint(basket_pages)
     app.register_blueprint(roster_api)

@@ -167,6 +167,12 @@ def require_table_read(table_name):
         require_role()
 
 
+def signed_in_name():
+    """The display name of the person signed in to this browser session (None for API tokens)."""
+    who = g.get("principal")
+    return who.display_name if who and who.via == "session" else None
+
+
 def actor_name():
     """The name recorded as who did something in this request (operator fields, audit)."""
     who = g.get("principal")

@@ -61,6 +61,8 @@ SETTINGS = (
     _s("SESSION_HOURS", 12.0, "a browser session ends this long after sign-in (one gate shift and some)"),
     _s("SESSION_COOKIE_SECURE", False, "send the session cookie over HTTPS only: set it when nginx serves TLS"),
     _s("LOGIN_MAX_FAILURES", 5, "failed sign-ins per username in 15 minutes before more are refused (×4 per address)"),
+    _s("OUTAGE_GAP_S", 300, "hub: a node not heard from for longer than this was offline (outage reports)"),
+    _s("LATE_AFTER_S", 300, "hub: a change reaching the hub this long after it was made arrived late"),
     _s("PROXY_COUNT", 0, "reverse proxies in front (nginx: 1): trust that many X-Forwarded-For/-Proto hops, so "
        "sign-in limits count the real client address"),
 )

@@ -51,6 +51,7 @@ def prepare(data_dir, base_port):
         if counts:
             click.echo("seeded the demo compound: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
         _demo_accounts(app)
+        _demo_rules(rt, compound_id)
         if not os.path.exists(token_file):
             with open(token_file, "w") as fh:
                 fh.write(new_admin_token())
@@ -72,6 +73,24 @@ def _demo_accounts(app):
             except ApiError as e:
                 if e.status != 409:  # 409: made by an earlier run of the demo
                     raise
+
+
+def _demo_rules(rt, compound_id):
+    """The lockdown of February 2020: one outing per household every two days, cars out only, 20栋 sealed."""
+    import uuid
+    from .gate_rules import iso
+    with rt.store.read() as tx:
+        if tx.rows("SELECT 1 FROM control_rules WHERE compound_id = ?", (compound_id,)):
+            return
+        b20 = tx.rows("SELECT id FROM buildings WHERE compound_id = ? AND number = '20'", (compound_id,))
+    since = iso(rt.wall() - 86_400_000)
+    rules = [{"compound_id": compound_id, "effective_from": since, "level": "semi_closed", "outing_quota": 1,
+              "outing_days": 2, "vehicle_policy": "exit_only", "fever_threshold": 37.3,
+              "notes": "每户每两天一人外出采购"}]
+    if b20:
+        rules.append({"compound_id": compound_id, "building_id": b20[0][0], "effective_from": since,
+                      "level": "quarantine", "notes": "20栋全封闭隔离，物资由菜篮子小组送到楼下"})
+    rt.replica.write([("control_rules", str(uuid.uuid4()), r) for r in rules], create=True)
 
 
 def _node_enrolled(data_dir, node_id):

@@ -68,9 +68,11 @@ def search(tx, q):
     if label:
         exact = not label.endswith("-")
         rows = tx.rows(f"SELECT id, label FROM households WHERE label {'=' if exact else 'LIKE'} ? AND {DELETED} = ? "
+                       "AND merged_into IS NULL "
                        "ORDER BY label LIMIT ?", (label if exact else label + "%", False, MAX_RESULTS))
         if not rows and exact:
-            rows = tx.rows(f"SELECT id, label FROM households WHERE label LIKE ? AND {DELETED} = ? ORDER BY label "
+            rows = tx.rows(f"SELECT id, label FROM households WHERE label LIKE ? AND {DELETED} = ? AND merged_into IS NULL "
+                           "ORDER BY label "
                            "LIMIT ?", (label + "%", False, MAX_RESULTS))
         out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
     if re.fullmatch(r"\d{17}[\dXx]", q):  # an ID card number, typed or read: exact match only

@@ -11,7 +11,7 @@ from .errors import ApiError
 from .gate_rules import Crossing, iso, judge, parse, rules_in_force
 from .privacy import mask_phone
 from .runtime import runtime
-from .auth import allow
+from .auth import allow, signed_in_name
 
 
 def operator_on_duty(tx, node_id):
@@ -124,7 +124,7 @@ def gather(tx, body, at):
             raise ApiError(404, f"no resident {body['resident_id']}", fields={"resident_id": "unknown resident"})
         body["household_id"] = body.get("household_id") or c.resident["household_id"]
     if body.get("room") and not body.get("household_id"):
-        hh = _one(tx, "households", "label = ?", [_room_label(body["room"])])
+        hh = _one(tx, "households", "label = ? AND merged_into IS NULL", [_room_label(body["room"])])
         if hh is None:
             raise ApiError(404, f"no household {body['room']}", fields={"room": "unknown room"})
         body["household_id"] = hh["id"]
@@ -132,6 +132,8 @@ def gather(tx, body, at):
         c.household = _one(tx, "households", "id = ?", [body["household_id"]])
         if c.household is None:
             raise ApiError(404, f"no household {body['household_id']}", fields={"household_id": "unknown"})
+        if c.household.get("merged_into"):  # a pass or resident still naming a merged duplicate
+            c.household = _one(tx, "households", "id = ?", [c.household["merged_into"]]) or c.household
     compound_id = (c.household or {}).get("compound_id") or rt.compound_id or \
         only_compound(tx, "subject", "say which household or pass this is")
     c.rules = load_rules(tx, compound_id, (c.household or {}).get("building_id"), at)
@@ -156,11 +158,17 @@ def load_rules(tx, compound_id, building_id, at):
 
 
 def household_outings(tx, household_id, at, days):
-    """Times of the household's counted outings in the ``days`` before ``at``, oldest first."""
+    """Times of the household's counted outings in the ``days`` before ``at``, oldest first.
+
+    Outings recorded under a duplicate household merged into this one count too.
+    """
     since = iso(parse(at).timestamp() * 1000 - days * 86_400_000)
+    ids = [household_id] + [r[0] for r in tx.rows("SELECT id FROM households WHERE merged_into = ?",
+                                                   (household_id,))]
+    marks = ", ".join("?" * len(ids))
     return [r[0] for r in tx.rows(
-        "SELECT at FROM gate_events WHERE household_id = ? AND at > ? AND direction = 'out' "
-        "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (household_id, since))]
+        f"SELECT at FROM gate_events WHERE household_id IN ({marks}) AND at > ? AND direction = 'out' "
+        "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (*ids, since))]
 
 
 def only_compound(tx, field, message):
@@ -180,8 +188,8 @@ def check():
     at = iso(rt.wall())
     with rt.store.read() as tx:
         c, compound_id = gather(tx, body, at)
-        if not body.get("operator"):  # whoever checked in at this gate's post is the operator
-            body["operator"] = operator_on_duty(tx, rt.replica.id)
+        if not body.get("operator"):  # whoever checked in at this gate's post, else who is signed in
+            body["operator"] = operator_on_duty(tx, rt.replica.id) or signed_in_name()
     verdict = judge(c)
     if body.get("deny_reason"):  # the volunteer refuses on their own judgement, and says why
         verdict.allowed = False

@@ -20,7 +20,7 @@ from alembic.util import CommandError
 from sqlalchemy import create_engine, inspect, text
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
-#: The revision every database made before Menwei had migrations is at (created by create_all).
+#: The oldest revision a database made before Menwei had migrations (by create_all) can be at.
 BASELINE = "0001"
 _LOCK_KEY = 0x6D656E776569  # "menwei": a PostgreSQL advisory lock, so workers starting at once take turns
 
@@ -56,11 +56,19 @@ def schema_version_of(revision):
 
 
 def current_revision(connection):
-    """The revision a database is at: None when it is empty, BASELINE when it predates migrations."""
+    """The revision a database is at: None when it is empty; for one made before migrations, the newest
+    revision whose ``present(inspector)`` recognises it, else BASELINE."""
     rev = MigrationContext.configure(connection).get_current_revision()
-    if rev is None and inspect(connection).has_table("sync_state"):
-        return BASELINE
-    return rev
+    if rev is not None:
+        return rev
+    inspector = inspect(connection)
+    if not inspector.has_table("sync_state"):
+        return None
+    for script in scripts().walk_revisions():  # newest first
+        present = getattr(script.module, "present", None)
+        if present is not None and present(inspector):
+            return script.revision
+    return BASELINE
 
 
 def _begin(engine):

@@ -3,7 +3,7 @@ from sync.tables import Catalog, Field, Table
 
 #: Bumped whenever a declaration below changes, with a new revision in menwei/migrations (`python -m
 #: menwei.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -25,6 +25,9 @@ HOUSEHOLDS = Table("households", fields=[
     Field("room", required=True, max_length=20),
     Field("label", max_length=40, index=True),
     Field("notes", "text", max_length=2000),
+    # Set when a coordinator merged this duplicate into another household: the row stays so that the
+    # gate events naming it (append-only, never rewritten) still count for the surviving household.
+    Field("merged_into", "ref", index=True),
 ])
 
 RESIDENTS = Table("residents", fields=[
@@ -201,7 +204,7 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
     Field("decision", required=True, choices=("allowed", "denied")),
     Field("reasons", "json"),
     Field("temperature", "float", minimum=30.0, maximum=45.0),
-    Field("health_code", choices=("green", "yellow", "red"), max_length=6),  # 健康码 colour shown (since 3)
+    Field("health_code", choices=("green", "yellow", "red"), max_length=6),  # 健康码 colour shown (since 4)
     Field("operator", max_length=50),
     Field("notes", "text", max_length=2000),
 ])
@@ -223,8 +226,8 @@ VIOLATION_ACKS = Table("violation_acks", fields=[
     Field("kind", required=True, max_length=40),
     Field("key", required=True, max_length=300, index=True),
     Field("note", "text", required=True, max_length=2000),
-    Field("by", max_length=40),
-    Field("at", "datetime", required=True),
+    Field("acked_by", max_length=40),
+    Field("acked_at", "datetime", required=True),
 ])
 
 CATALOG = Catalog([COMPOUNDS, BUILDINGS, HOUSEHOLDS, RESIDENTS, VEHICLES, CONTROL_RULES, PASSES, INCIDENTS,

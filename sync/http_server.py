@@ -136,9 +136,12 @@ def _push():
     bound = current_app.config["SKEW_BOUND_S"] * 1000
     skews = []
 
+    seqs = [ch["seq"] for ch in body["changes"]]
+    delivered = (min(seqs), max(seqs)) if seqs else None
+
     def record(tx):
         skews.append(ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
-                                                 body["pending"], tx=tx))
+                                                 body["pending"], tx=tx, oseqs=delivered))
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
                                           skew_bound_ms=bound, allowed_scope=node["compound_id"],

@@ -8,6 +8,7 @@ import secrets
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over a phone
 CODE_TTL_MS = 24 * 3600 * 1000
+PULL_RUN_MS = 60_000
 _NODE_COLS = ("id", "compound_id", "label", "revoked", "created_ms", "last_seen_ms", "last_push_ms",
               "last_pull_ms", "skew_ms", "schema_version", "pending", "last_error")
 
@@ -82,6 +83,32 @@ class NodeRegistry:
             rows = tx.rows(f"SELECT {', '.join(_NODE_COLS)} FROM sync_nodes ORDER BY id")
         return [dict(zip(_NODE_COLS, r)) for r in rows]
 
+    def _diary(self, tx, node_id, kind, now, oseqs, error):
+        # Quiet pulls every few seconds would fill the diary: a run of them, each within a minute of
+        # the last, extends one row; pushes and refusals always get their own.
+        if kind == "pull" and error is None:
+            n = tx.execute("UPDATE sync_contacts SET until_ms = ? WHERE id = (SELECT MAX(id) FROM sync_contacts "
+                           "WHERE node_id = ?) AND kind = 'pull' AND error IS NULL AND until_ms >= ?",
+                           (now, node_id, now - PULL_RUN_MS)).rowcount
+            if n:
+                return
+        first, last = oseqs or (None, None)
+        tx.execute("INSERT INTO sync_contacts (node_id, at_ms, until_ms, kind, first_oseq, last_oseq, error) "
+                   "VALUES (?,?,?,?,?,?,?)", (node_id, now, now, kind, first, last, error))
+
+    def contacts(self, node_id, since_ms=None, until_ms=None):
+        """The node's visits [(at_ms, until_ms, kind, first_oseq, last_oseq, error)], oldest first."""
+        sql = "SELECT at_ms, until_ms, kind, first_oseq, last_oseq, error FROM sync_contacts WHERE node_id = ?"
+        args = [node_id]
+        if since_ms is not None:
+            sql += " AND until_ms >= ?"
+            args.append(since_ms)
+        if until_ms is not None:
+            sql += " AND at_ms <= ?"
+            args.append(until_ms)
+        with self.store.read() as tx:
+            return [tuple(r) for r in tx.rows(sql + " ORDER BY at_ms, id", args)]
+
     def revoke(self, node_id):
         """Revoke a node's token and pending code; return False if there is no such node."""
         with self.store.write() as tx:
@@ -89,15 +116,17 @@ class NodeRegistry:
                            (True, node_id)).rowcount
         return n > 0
 
-    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None, tx=None):
+    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None, tx=None, oseqs=None):
         """Note a node's visit: when, its clock skew against ours, its schema and queue, any refusal.
 
-        Pass ``tx`` to record it inside a transaction already open (a push's), saving a commit.
+        Pass ``tx`` to record it inside a transaction already open (a push's), saving a commit;
+        ``oseqs`` is the (first, last) origin sequence a push delivered, so late arrivals can be found.
         """
         if tx is None:
             with self.store.write() as tx:
-                return self.record_contact(node_id, kind, clock_ms, schema_version, pending, error, tx)
+                return self.record_contact(node_id, kind, clock_ms, schema_version, pending, error, tx, oseqs)
         now = self.wall()
+        self._diary(tx, node_id, kind, now, oseqs, error)
         skew = None if clock_ms is None else clock_ms - now
         col = "last_push_ms" if kind == "push" else "last_pull_ms"
         # A push's outcome decides the error shown; a good pull must not hide a refused push.

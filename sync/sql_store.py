@@ -77,6 +77,15 @@ def build_metadata(catalog, metadata=None):
           Column("resolved_by", String(64)), Column("resolved_hlc", BigInteger), Column("resolution", Text),
           UniqueConstraint("tbl", "row_id", "field", "winner_hlc", "winner_origin", "loser_hlc",
                            "loser_origin", name="uq_sync_conflicts_pair"))
+    # The hub's diary of node visits: outages are the gaps in it, late arrivals its pushes of old changes.
+    Table("sync_contacts", md,
+          Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("node_id", String(64), nullable=False, index=True),
+          Column("at_ms", BigInteger, nullable=False),
+          Column("until_ms", BigInteger, nullable=False),  # a run of pulls is one row
+          Column("kind", String(8), nullable=False),
+          Column("first_oseq", BigInteger), Column("last_oseq", BigInteger),
+          Column("error", Text))
     Table("sync_nodes", md,
           Column("id", String(64), primary_key=True),
           Column("compound_id", String(64)),

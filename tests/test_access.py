@@ -29,6 +29,9 @@ EXPECTED = {
     "basket_pages.basket_page": {C, V, W}, "basket_pages.ledger_xlsx": {C, V, W},
     "node_api.sync_now": {C, O, V},
     "hub_admin.list_nodes": {C, W}, "hub_admin.add_node": {C}, "hub_admin.revoke_node": {C},
+    "reconcile.list_violations": {C, W}, "reconcile.node_summaries": {C, W}, "reconcile.node_report": {C, W},
+    "reconcile.ack_violation": {C}, "reconcile.merge": {C}, "reconcile_pages.reconcile_page": {C, W},
+    "manage_pages.manage_page": {C}, "manage_api.import_register": {C},
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC,  # node tokens: tests/test_sync_protocol.py
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
@@ -140,6 +143,14 @@ def test_accounts_made_at_the_hub_sign_in_at_an_offline_gate(cluster):
     me = client.get("/api/v1/auth/me").get_json()
     assert me["username"] == "operator1" and me["role"] == O
     assert client.get("/").status_code == 200
+    # With no one checked in on the roster, the signed-in operator is recorded on the gate event.
+    hh = cluster.nodes["east-gate"].api("POST", "/rows/households", json={
+        "compound_id": cluster.compound_id, "building_id": "b", "room": "101", "label": "1-101"}).get_json()["id"]
+    r = client.post("/api/v1/gate/checks", json={"household_id": hh, "direction": "in", "temperature": 36.4},
+                    headers={"X-CSRF-Token": me["csrf_token"]})
+    assert r.status_code == 201, r.get_json()
+    event = cluster.nodes["east-gate"].api("GET", f"/rows/gate_events/{r.get_json()['event_id']}").get_json()
+    assert event["operator"] == "operator1"
 
 
 def test_password_hashes_never_leave_the_api(cluster):

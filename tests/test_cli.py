@@ -40,6 +40,25 @@ def test_hub_cli_registers_lists_and_revokes_nodes(runner, tmp_path):
     assert "revoked" in runner.invoke(main, ["hub", "nodes", "--data-dir", d]).output
 
 
+def test_hub_cli_adds_an_account_that_can_sign_in(runner, tmp_path):
+    d = str(tmp_path / "hub")
+    runner.invoke(main, ["hub", "init", "--data-dir", d])
+    runner.invoke(main, ["hub", "seed-demo", "--data-dir", d])
+    made = runner.invoke(main, ["hub", "add-account", "wang", "--role", "operator", "--name", "王老师",
+                                "--data-dir", d], input="门卫-password\n门卫-password\n")
+    assert made.exit_code == 0 and "account wang (operator) created" in made.output
+    again = runner.invoke(main, ["hub", "add-account", "wang", "--role", "viewer", "--password", "another-pass",
+                                 "--data-dir", d])
+    assert again.exit_code != 0 and "already an account" in again.output
+    short = runner.invoke(main, ["hub", "add-account", "li", "--role", "viewer", "--password", "short",
+                                 "--data-dir", d])
+    assert short.exit_code != 0 and "password" in short.output
+    from hub import create_app
+    app = create_app(instance_path=d)
+    r = app.test_client().post("/api/v1/auth/login", json={"username": "wang", "password": "门卫-password"})
+    assert r.status_code == 200 and r.get_json()["role"] == "operator"
+
+
 @pytest.mark.parametrize("args, message", [
     (["hub", "add-node", "east-gate", "--compound", "no such place"], "no single compound"),
     (["hub", "add-node", "East Gate!", "--compound", "x"], "invalid node id"),

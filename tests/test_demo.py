@@ -37,7 +37,8 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
     base = _free_base_port()
     proc = subprocess.Popen([sys.executable, "-m", "menwei.cli", "demo", "--base-port", str(base),
                              "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=dict(os.environ, MENWEI_SYNC_INTERVAL_S="1"))
+                            text=True, env=dict(os.environ, MENWEI_SYNC_INTERVAL_S="1"),
+                            start_new_session=True)  # its own process group: a failed test kills the servers too
     lines = []
     try:
         deadline = time.monotonic() + 120
@@ -60,6 +61,8 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
             assert status["last_error"] is None and status["pending"] == 0
             residents = gate.get(f"http://127.0.0.1:{port}/api/v1/rows/residents?limit=1000", timeout=5).json()
             assert residents["count"] == 1000 and "*" in residents["rows"][0]["id_number"]
+            rules = gate.get(f"http://127.0.0.1:{port}/api/v1/rows/control_rules", timeout=5).json()["rows"]
+            assert sorted(r["level"] for r in rules) == ["quarantine", "semi_closed"]
         b20 = status["replica_id"]
         assert b20 == "building-20"
         proc.send_signal(signal.SIGINT)
@@ -69,5 +72,7 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
             with socket.socket() as s:
                 assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after Ctrl-C"
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the demo and the hub and nodes it started
+        except ProcessLookupError:
+            pass

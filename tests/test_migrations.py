@@ -151,15 +151,22 @@ def test_a_hub_at_the_previous_revision_is_refused_until_upgraded(tmp_path, runn
     assert _snapshot(app.extensions["menwei"].store.engine, old) == before
 
 
-def test_a_database_from_before_migrations_counts_as_the_baseline(tmp_path):
+@pytest.mark.parametrize("made_at", ["0001", "0002"])
+def test_a_database_from_before_migrations_is_recognised_and_upgraded_keeping_its_rows(tmp_path, made_at):
     url = f"sqlite:///{tmp_path}/legacy.db"
-    engine = _migrated(url, migrate.BASELINE)
+    engine = _migrated(url, made_at)
+    by, at = ("by", "at") if made_at == "0001" else ("acked_by", "acked_at")
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))  # as create_all left it before there were revisions
+        conn.execute(text(f"INSERT INTO violation_acks (id, compound_id, kind, key, note, {by}, {at}, _deleted, _v) "
+                          "VALUES ('a1', 'c', 'quota', 'k', '已核实', '王老师', '2020-02-03T08:00:00Z', false, '[]')"))
     with engine.connect() as conn:
-        assert migrate.current_revision(conn) == migrate.BASELINE
+        assert migrate.current_revision(conn) == made_at
     before, after = migrate.upgrade(engine, db.metadata)
-    assert (before, after) == (migrate.BASELINE, migrate.head())
+    assert (before, after) == (made_at, migrate.head())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT acked_by, acked_at, note FROM violation_acks")).all() == [
+            ("王老师", "2020-02-03T08:00:00Z", "已核实")]
     engine.dispose()
 
 

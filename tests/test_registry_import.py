@@ -166,3 +166,23 @@ def test_imported_rows_are_masked_in_the_api(runner, hub_dir, tmp_path):
     assert rows[0]["id_number"] == ZHANG[:4] + "*" * 10 + ZHANG[-4:]
 
 
+
+
+def test_register_uploaded_over_http_is_imported_and_bad_files_are_refused(app, tmp_path):
+    client = app.test_client()
+    auth = {"Authorization": "Bearer test-coordinator-token"}
+    client.post("/api/v1/rows/compounds", json={"name": "绿景水岸小区"}, headers=auth)
+    path = _xlsx(tmp_path / "reg.xlsx", [["楼栋", "房号", "姓名", "电话", "身份证号"],
+                                         ["20", "1702", "张三", "13812345678", ZHANG],
+                                         ["20", "1702", "李四", "", "123"]])
+    with open(path, "rb") as fh:
+        r = client.post("/api/v1/registry/import", headers=auth, data={"file": (fh, "登记表.xlsx")})
+    assert r.status_code == 200, r.get_json()
+    report = r.get_json()
+    assert (report["rows"], report["created"], len(report["refused"])) == (2, 1, 1)
+    rows = client.get("/api/v1/rows/residents", headers=auth).get_json()["rows"]
+    assert [x["name"] for x in rows] == ["张三"] and rows[0]["id_number"] != ZHANG  # shown masked
+    r = client.post("/api/v1/registry/import", headers=auth, data={"file": (open(path, "rb"), "reg.pdf")})
+    assert r.status_code == 400 and "file" in r.get_json()["fields"]
+    r = client.post("/api/v1/registry/import", headers=auth, data={})
+    assert r.status_code == 400 and "file" in r.get_json()["fields"]

@@ -1,21 +1,21 @@
 """Gate events record the colour of the health code (健康码) the person showed: green, yellow or red.
 
 A nullable column added in place (no table copy, even on SQLite): events recorded before the
-upgrade simply have none. Schema version 3: nodes still at 2 are refused by the hub until upgraded.
+upgrade simply have none. Schema version 4: nodes still at 3 are refused by the hub until upgraded.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-29
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 #: menwei.tables.SCHEMA_VERSION once this revision is applied (bump it when replicated tables change).
-schema_version = 3
+schema_version = 4
 
 
 def upgrade():

@@ -1,0 +1,130 @@
+"use strict";
+// The management page: nodes, control rules, passes and accounts, all through /api/v1.
+(() => {
+  const {el, row, api, send, post, say, local} = window.Menwei;
+  const isHub = document.body.dataset.hub === "yes";
+  const LEVEL = {open: "开放 open", semi_closed: "半封闭 semi-closed", closed: "封闭 closed", quarantine: "隔离 quarantine"};
+  let buildings = {};
+
+  const formData = (form) => Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ""));
+  function onSubmit(id, handler) {
+    const form = document.getElementById(id);
+    if (!form) return;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try { await handler(form, formData(form)); } catch (e) { say(e.message, true); }
+    });
+  }
+  const allRows = async (table) => (await api(`/api/v1/rows/${table}?limit=1000`)).rows;
+
+  async function loadPlaces() {
+    const [compounds, bs] = await Promise.all([allRows("compounds"), allRows("buildings")]);
+    buildings = Object.fromEntries(bs.map((b) => [b.id, b]));
+    for (const sel of document.querySelectorAll("select.compounds")) {
+      sel.replaceChildren(...compounds.map((c) => { const o = el("option", c.name); o.value = c.id; return o; }));
+    }
+    const sorted = bs.sort((a, b) => a.number.localeCompare(b.number, "zh", {numeric: true}));
+    for (const sel of document.querySelectorAll("select.buildings")) {
+      const keep = [...sel.querySelectorAll("option[value='']")];
+      sel.replaceChildren(...keep, ...sorted.map((b) => { const o = el("option", b.name || `${b.number}栋`); o.value = b.id; return o; }));
+    }
+  }
+
+  async function loadNodes() {
+    if (!isHub) return;
+    const tbody = document.querySelector("#nodes tbody");
+    const {nodes} = await api("/api/v1/nodes");
+    tbody.replaceChildren();
+    for (const n of nodes) {
+      const act = el("span");
+      if (n.revoked) act.textContent = "已吊销 revoked";
+      else {
+        const b = el("button", "吊销 Revoke");
+        b.className = "revoke";
+        b.addEventListener("click", async () => {
+          if (!confirm(`吊销 ${n.id}？该电脑将无法同步。Revoke ${n.id}? It will no longer sync.`)) return;
+          try { await post(`/api/v1/nodes/${encodeURIComponent(n.id)}/revoke`, {}); say(`${n.id} 已吊销 revoked`); loadNodes(); }
+          catch (e) { say(e.message, true); }
+        });
+        act.append(b);
+      }
+      const skew = n.skew_ms === null ? "" : `${Math.round(n.skew_ms / 1000)} s`;
+      const tr = row([n.id, n.label, local(n.last_seen_ms ? new Date(n.last_seen_ms).toISOString() : null), n.pending,
+                      skew, n.schema_version, act]);
+      tr.dataset.node = n.id;
+      tbody.append(tr);
+    }
+  }
+
+  async function loadRules() {
+    const rules = (await allRows("control_rules")).sort((a, b) => b.effective_from.localeCompare(a.effective_from));
+    const tbody = document.querySelector("#rules tbody");
+    tbody.replaceChildren(...rules.map((r) => row([
+      local(r.effective_from), r.building_id ? (buildings[r.building_id] || {}).number + " 栋" : "全小区 compound",
+      LEVEL[r.level] || "", r.outing_quota != null ? `${r.outing_quota} / ${r.outing_days ?? "?"} 天 days` : "",
+      r.vehicle_policy || "", r.fever_threshold ?? ""])));
+  }
+
+  async function loadAccounts() {
+    const {accounts} = await api("/api/v1/accounts");
+    const tbody = document.querySelector("#accounts tbody");
+    tbody.replaceChildren();
+    for (const a of accounts) {
+      const b = el("button", a.active ? "停用 Deactivate" : "启用 Activate");
+      b.addEventListener("click", async () => {
+        try { await send("PATCH", `/api/v1/accounts/${a.id}`, {active: !a.active}); loadAccounts(); }
+        catch (e) { say(e.message, true); }
+      });
+      const tr = row([a.username, a.display_name, a.role, a.active ? "✓" : "—", b]);
+      tr.dataset.username = a.username;
+      tbody.append(tr);
+    }
+  }
+
+  onSubmit("add-node", async (form, data) => {
+    const r = await post("/api/v1/nodes", data);
+    document.getElementById("enrol-code").textContent =
+      `登记码 enrolment code: ${r.code} — menwei node enroll --hub ${location.origin} --code ${r.code}`;
+    form.reset(); loadPlaces(); loadNodes();
+  });
+  onSubmit("add-rule", async (form, data) => {
+    for (const k of ["outing_quota", "outing_days"]) if (k in data) data[k] = parseInt(data[k], 10);
+    if ("fever_threshold" in data) data.fever_threshold = parseFloat(data.fever_threshold);
+    data.effective_from = new Date(data.effective_from || Date.now()).toISOString();
+    await post("/api/v1/rows/control_rules", data);
+    say("规则已发布 rule published; gates get it at their next sync"); loadRules();
+  });
+  onSubmit("batch-passes", async (form, data) => {
+    if (data.valid_until) data.valid_until = new Date(data.valid_until + "T23:59:59").toISOString();
+    const r = await post("/api/v1/gate/passes/batch", data);
+    say(`发证 issued ${r.issued.length}, 已有 already had ${r.skipped}`);
+    const link = document.getElementById("print-link");
+    link.href = `/passes/print?building_id=${encodeURIComponent(data.building_id)}`;
+    link.hidden = false;
+  });
+  onSubmit("revoke-pass", async (form, data) => {
+    const found = (await api(`/api/v1/rows/passes?code=${encodeURIComponent(data.code.trim().toUpperCase())}`)).rows;
+    if (!found.length) throw new Error(`无此证 no pass ${data.code}`);
+    await post(`/api/v1/gate/passes/${found[0].id}/revoke`, {reason: data.reason});
+    say(`${found[0].code} 已作废 revoked`); form.reset();
+  });
+  onSubmit("import-register", async (form) => {
+    say("导入中 importing…");
+    const r = await api("/api/v1/registry/import", {method: "POST", body: new FormData(form)});
+    say(`${r.rows} 行 rows: 新增 ${r.created} created, 更新 ${r.updated} updated, 未变 ${r.unchanged} unchanged, ` +
+        `拒绝 ${r.refused.length} refused`);
+    document.getElementById("import-report").replaceChildren(
+      ...r.refused.map(([n, why]) => el("li", `第 ${n} 行 row ${n}: ${why}`)),
+      ...r.kept_newer.map(([n, name, f]) => el("li", `第 ${n} 行 row ${n}: ${name} 的 ${f} 在系统中更新过，保留 kept the newer value`)));
+    loadPlaces();
+  });
+  onSubmit("add-account", async (form, data) => {
+    await post("/api/v1/accounts", data);
+    say(`账号 ${data.username} 已添加 added`); form.reset(); loadAccounts();
+  });
+
+  (async () => {
+    try { await loadPlaces(); await Promise.all([loadNodes(), loadRules(), loadAccounts()]); }
+    catch (e) { say(e.message, true); }
+  })();
+})();
