@@ -11,6 +11,7 @@ from .errors import ApiError
 from .privacy import mask_row
 from .runtime import runtime
 from .auth import ROLES, allow, require_table_read, require_table_write
+from .openapi import accepts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -124,6 +125,7 @@ def list_tables():
 
 @bp.get("/rows/<name>")
 @allow(*ROLES)
+@accepts(query={"after": {"type": "string"}, "limit": {"type": "integer"}})
 def list_rows(name):
     """List a table's rows by id (personal data masked); filter with ?field=value, page with ?after=ID."""
     table = _table(name)
@@ -235,6 +237,7 @@ def _conflict_dict(r):
 
 @bp.get("/conflicts")
 @allow("viewer")
+@accepts(query={"status": {"type": "string", "enum": ["open", "resolved"]}})
 def list_conflicts():
     """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
     status = request.args.get("status")
@@ -252,6 +255,7 @@ def list_conflicts():
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")
 @allow()
+@accepts(ResolveRequest)
 def resolve_conflict(conflict_id):
     """Resolve a conflict by writing the chosen value anew, so the choice reaches every replica."""
     body = ResolveRequest().load(request.get_json(silent=True) or {})

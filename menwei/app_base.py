@@ -34,6 +34,7 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .passes import api as passes_api, pages as passes_pages
     from .roster_views import api as roster_api, pages as roster_pages
     from .basket_views import api as basket_api, pages as basket_pages
+    from .openapi import bp as openapi_bp
     app.register_blueprint(basket_api)
     app.register_blueprint(basket_pages)
     app.register_blueprint(roster_api)
@@ -44,6 +45,7 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     app.register_blueprint(gate_bp)
     app.register_blueprint(desk_api)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(openapi_bp)
     app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"))
     app.before_request(enforce)
     app.context_processor(_page_context)

@@ -14,6 +14,7 @@ from .gate_rules import iso, parse
 from .roster import coverage, fill, local_day_start, local_text, on_duty
 from .runtime import runtime
 from .auth import allow
+from .openapi import accepts
 
 api = Blueprint("roster_api", __name__, url_prefix="/api/v1/roster")
 pages = Blueprint("roster_pages", __name__, template_folder="templates")
@@ -83,6 +84,7 @@ def week(post_id, days):
 
 @api.post("/fill")
 @allow()
+@accepts(FillIn)
 def fill_week():
     """Fill a post's days with back-to-back shifts from a template (e.g. 4- or 5-hour shifts)."""
     body = FillIn().load(request.get_json(silent=True) or {})
@@ -99,6 +101,7 @@ def fill_week():
 
 @api.get("/coverage")
 @allow("operator", "volunteer", "viewer")
+@accepts(query={"days": {"type": "integer", "minimum": 1, "maximum": 31}, "post_id": {"type": "string"}})
 def coverage_view():
     """Gaps and overlaps in coverage for the next days (default 7), per post."""
     try:
@@ -155,6 +158,7 @@ def check_out(shift_id):
 
 @api.post("/handovers")
 @allow("operator", "volunteer")
+@accepts(HandoverIn)
 def add_handover():
     """Leave a note for the next shift at this post."""
     body = HandoverIn().load(request.get_json(silent=True) or {})
@@ -172,6 +176,7 @@ def add_handover():
 
 @api.get("/handovers")
 @allow("operator", "volunteer", "viewer")
+@accepts(query={"post_id": {"type": "string", "required": True}})
 def list_handovers():
     """Handover notes at a post, newest first."""
     post_id = request.args.get("post_id")
