@@ -145,8 +145,9 @@ class Login(Schema):
     class Meta:
         unknown = RAISE
 
-    username = fields.String(required=True)
-    password = fields.String(required=True)
+    # bounded: a failed sign-in stores the username it was tried with (rate limiting), and hashes the password
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
 
 
 @bp.post("/api/v1/auth/login")

@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from sync.tables import DELETED
 
-from .errors import ApiError
+from .errors import ApiError, int_arg
 from .privacy import mask_row
 from .runtime import runtime
 from .auth import ROLES, allow, require_table_read, require_table_write
@@ -125,7 +125,7 @@ def list_tables():
 
 @bp.get("/rows/<name>")
 @allow(*ROLES)
-@accepts(query={"after": {"type": "string"}, "limit": {"type": "integer"}})
+@accepts(query={"after": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 1000}})
 def list_rows(name):
     """List a table's rows by id (personal data masked); filter with ?field=value, page with ?after=ID."""
     table = _table(name)
@@ -139,10 +139,7 @@ def list_rows(name):
             raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
         where.append(f"{key} = ?")
         params.append(value)
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError:
-        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    limit = int_arg("limit", 100, 1, 1000)
     rows = fetch_rows(table, where, params, limit, request.args.get("after"))
     return jsonify({"rows": [_shown(table, r) for r in rows], "count": len(rows)})
 

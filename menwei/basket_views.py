@@ -1,4 +1,5 @@
 """The shopping basket over HTTP: chain import and review, shopping list, buying, packing, money, handoff."""
+import datetime as dt
 import io
 import uuid
 
@@ -9,7 +10,7 @@ from sync.tables import DELETED
 
 from .basket import ledger, shopping_list
 from .chain_parser import current_lines, parse_chain, parse_line, same_line
-from .errors import ApiError
+from .errors import SANE_DATE, ApiError
 from .gate_checks import only_compound
 from .gate_rules import iso
 from .runtime import runtime
@@ -32,7 +33,7 @@ class ChainIn(Schema):
 
     text = fields.String(required=True, validate=validate.Length(1, 50_000))
     building = fields.String(required=True, validate=validate.Regexp(r"^\w{1,10}$", error="a building number"))
-    delivery_date = fields.Date(required=True)
+    delivery_date = fields.Date(required=True, validate=SANE_DATE)
 
 
 class BoughtLineIn(Schema):
@@ -76,7 +77,7 @@ class MoneyIn(Schema):
 
     volunteer_id = fields.String(required=True, validate=validate.Length(1, 64))
     household_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    delivery_date = fields.Date(load_default=None)
+    delivery_date = fields.Date(load_default=None, validate=SANE_DATE)
     amount = fields.Float(required=True, allow_nan=False, validate=validate.Range(0.01, 1_000_000))
     received_by = fields.String(load_default=None, validate=validate.Length(1, 50))
     notes = fields.String(load_default=None, validate=validate.Length(1, 2000))
@@ -192,9 +193,14 @@ def _order(tx, oid):
 
 def _day():
     day = request.args.get("date")
-    if not day or len(day) != 10:
-        raise ApiError(400, "date=YYYY-MM-DD is required", fields={"date": "missing or not a date"})
-    return day
+    try:
+        return dt.date.fromisoformat(day).isoformat() if day and len(day) == 10 else _no_day()
+    except ValueError:
+        return _no_day()
+
+
+def _no_day():
+    raise ApiError(400, "date=YYYY-MM-DD is required", fields={"date": "missing or not a date"})
 
 
 @api.get("/orders")

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sync.tables import DELETED
 
 from .desk_search import search
-from .errors import ApiError
+from .errors import ApiError, int_arg
 from .gate_checks import household_outings, load_rules
 from .gate_rules import iso, outing_quota
 from .privacy import mask_row
@@ -107,10 +107,7 @@ def household_card(household_id):
 def recent_events():
     """The last gate events at this gate (personal data masked)."""
     rt = runtime()
-    try:
-        limit = min(int(request.args.get("limit", 20)), 200)
-    except ValueError:
-        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    limit = int_arg("limit", 20, 1, 200)
     t = rt.catalog["gate_events"]
     with rt.store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(EVENT_COLS)} FROM gate_events WHERE gate = ? ORDER BY _seq DESC LIMIT ?",

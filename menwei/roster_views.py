@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from sync.tables import DELETED
 
-from .errors import ApiError
+from .errors import SANE_DATE, ApiError, int_arg
 from .gate_rules import iso, parse
 from .roster import coverage, fill, local_day_start, local_text, on_duty
 from .runtime import runtime
@@ -28,7 +28,7 @@ class FillIn(Schema):
         unknown = RAISE
 
     post_id = fields.String(required=True, validate=validate.Length(1, 64))
-    start_date = fields.Date(required=True)
+    start_date = fields.Date(required=True, validate=SANE_DATE)
     days = fields.Integer(load_default=7, validate=validate.Range(1, 14))
     shift_hours = fields.Integer(required=True, validate=validate.Range(1, 12))
     first_hour = fields.Integer(load_default=8, validate=validate.Range(0, 23))
@@ -104,12 +104,7 @@ def fill_week():
 @accepts(query={"days": {"type": "integer", "minimum": 1, "maximum": 31}, "post_id": {"type": "string"}})
 def coverage_view():
     """Gaps and overlaps in coverage for the next days (default 7), per post."""
-    try:
-        days = int(request.args.get("days", 7))
-    except ValueError:
-        raise ApiError(400, "days must be an integer", fields={"days": "not an integer"}) from None
-    if not 1 <= days <= 31:
-        raise ApiError(400, "days must be between 1 and 31", fields={"days": "out of range"})
+    days = int_arg("days", 7, 1, 31)
     start, end, posts = week(request.args.get("post_id"), days)
     return {"from": start, "to": end, "timezone": _tz(), "posts": posts}
 
