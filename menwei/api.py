@@ -250,7 +250,7 @@ def list_conflicts():
     return jsonify({"conflicts": [_conflict_dict(r) for r in rows], "count": len(rows)})
 
 
-@bp.post("/conflicts/<int:conflict_id>/resolve")
+@bp.post("/conflicts/<int(max=9223372036854775807):conflict_id>/resolve")  # 64-bit: a larger id is a 404
 @allow()
 @accepts(ResolveRequest)
 def resolve_conflict(conflict_id):

@@ -92,6 +92,14 @@ def _change_list(catalog):
                        "prev": {"type": ["object", "null"], "description": "field versions overwritten"}}}}
 
 
+def _converter(conv):
+    """The JSON schema of a werkzeug path converter, with its bounds."""
+    schema = dict(_CONVERTERS.get(type(conv).__name__, {"type": "string"}))
+    if schema["type"] == "integer":
+        schema.update({k: v for k, v in (("minimum", conv.min), ("maximum", conv.max)) if v is not None})
+    return schema
+
+
 def _security(endpoint, access):
     if endpoint.startswith("sync.") and endpoint != "sync.enroll":
         return [{"nodeToken": []}]
@@ -113,8 +121,7 @@ def _operation(app, rule, method, view, catalog):
                         "4XX": _ERROR}}
     if access not in (None, "public"):
         op["x-roles"] = sorted(access)
-    params = [{"in": "path", "name": arg, "required": True,
-               "schema": dict(_CONVERTERS.get(type(rule._converters[arg]).__name__, {"type": "string"}))}
+    params = [{"in": "path", "name": arg, "required": True, "schema": _converter(rule._converters[arg])}
               for arg in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule)]  # in path order
     query, body = getattr(view, "menwei_query", {}), getattr(view, "menwei_body", None)
     if rule.endpoint.startswith("api.") and "name" in rule.arguments:  # the generic row API

@@ -226,3 +226,10 @@ def test_a_pull_with_numbers_out_of_range_is_refused(world, query):
 def test_query_numbers_out_of_range_are_refused_naming_them(world, path, field):
     r = world.east.api("GET", path)
     assert r.status_code == 400 and field in r.get_json()["fields"], r.get_json()
+
+
+def test_a_conflict_id_past_64_bits_is_not_found_rather_than_a_crash(world):
+    r = world.hub.api("POST", f"/conflicts/{2 ** 63}/resolve", json={"keep": "loser"})
+    assert r.status_code == 404 and r.get_json()["error"]
+    r = world.hub.api("POST", f"/conflicts/{2 ** 63 - 1}/resolve", json={"keep": "loser"})
+    assert r.status_code == 404 and "no conflict" in r.get_json()["error"]
