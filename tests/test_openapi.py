@@ -56,7 +56,8 @@ def test_request_bodies_come_from_the_views_marshmallow_schemas(side):
     assert set(check["required"]) == {"direction", "temperature"}
     assert check["properties"]["temperature"]["minimum"] == 34.0 and check["additionalProperties"] is False
     fill = paths["/api/v1/roster/fill"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert fill["properties"]["start_date"] == {"type": "string", "format": "date"}
+    start = fill["properties"]["start_date"]
+    assert start["type"] == "string" and start["format"] == "date" and start["x-maximum"] == "2199-12-31"
     date = paths["/api/v1/basket/orders"]["get"]["parameters"][0]
     assert date["name"] == "date" and date["required"] is True
     resolve = paths["/api/v1/conflicts/{conflict_id}/resolve"]["post"]
