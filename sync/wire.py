@@ -15,6 +15,8 @@ MAX_INT = 2 ** 63 - 1
 #: A clock reading or a count a node reports: well past any real date, far below 64-bit overflow in sums.
 MAX_MS = 2 ** 53
 SMALL = validate.Range(0, MAX_MS)
+#: ``pending`` is the sender's estimate of its queue; older nodes may send a small negative one.
+PENDING = validate.Range(-MAX_MS, MAX_MS)
 
 
 def _is_int(v):
@@ -114,7 +116,7 @@ def push_request_schema(catalog, max_changes):
         node_id = fields.String(required=True, validate=validate.Length(1, MAX_ID))
         schema_version = fields.Integer(required=True, strict=True, validate=SMALL)
         clock_ms = fields.Integer(required=True, strict=True, validate=SMALL)
-        pending = fields.Integer(load_default=None, strict=True, validate=SMALL)
+        pending = fields.Integer(load_default=None, strict=True, validate=PENDING)
         changes = ChangeList(catalog, max_changes, with_origin=False, required=True)
 
     return PushRequest()
@@ -160,7 +162,7 @@ class PullQuery(Schema):
     limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20_000))
     clock_ms = fields.Integer(load_default=None, validate=SMALL)
     schema_version = fields.Integer(required=True, validate=SMALL)
-    pending = fields.Integer(load_default=None, validate=SMALL)
+    pending = fields.Integer(load_default=None, validate=PENDING)
 
 
 class EnrollRequest(Schema):

@@ -233,3 +233,11 @@ def test_a_conflict_id_past_64_bits_is_not_found_rather_than_a_crash(world):
     assert r.status_code == 404 and r.get_json()["error"]
     r = world.hub.api("POST", f"/conflicts/{2 ** 63 - 1}/resolve", json={"keep": "loser"})
     assert r.status_code == 404 and "no conflict" in r.get_json()["error"]
+
+
+def test_a_push_with_a_negative_pending_estimate_is_accepted(world):
+    """A node's queue estimate dips below zero when checks land during a push: that is no bad input."""
+    r = _send(world, "hub", "POST", "/sync/v1/push", body={"node_id": "east-gate", "schema_version": 2,
+                                                            "clock_ms": world.cluster.base(), "pending": -3,
+                                                            "changes": []})
+    assert r.status_code == 200, r.get_json()
