@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from menwei.errors import ApiError
 from menwei.runtime import runtime
 from menwei.auth import allow
+from menwei.openapi import accepts
 
 bp = Blueprint("hub_admin", __name__, url_prefix="/api/v1")
 
@@ -41,6 +42,7 @@ def list_nodes():
 
 @bp.post("/nodes")
 @allow()
+@accepts(AddNode)
 def add_node():
     """Register a node for a compound and return its one-time enrolment code."""
     body = AddNode().load(request.get_json(silent=True) or {})

@@ -7,6 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .auth import ROLES, allow, check_csrf, csrf_token, current_principal, password_version, public
 from .errors import ApiError
+from .openapi import accepts
 from .runtime import runtime
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -144,12 +145,14 @@ class Login(Schema):
     class Meta:
         unknown = RAISE
 
-    username = fields.String(required=True)
-    password = fields.String(required=True)
+    # bounded: a failed sign-in stores the username it was tried with (rate limiting), and hashes the password
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
 
 
 @bp.post("/api/v1/auth/login")
 @public
+@accepts(Login)
 def api_login():
     """Sign in with JSON; the answer carries the CSRF token to send as X-CSRF-Token on writes."""
     if not request.is_json:  # a cross-site form cannot send JSON without the browser asking first
@@ -211,6 +214,7 @@ def list_accounts():
 
 @bp.post("/api/v1/accounts")
 @allow()
+@accepts(NewAccount)
 def add_account():
     """Create an account."""
     body = NewAccount().load(request.get_json(silent=True) or {})
@@ -219,6 +223,7 @@ def add_account():
 
 @bp.patch("/api/v1/accounts/<account_id>")
 @allow()
+@accepts(AccountChange)
 def change_account(account_id):
     """Change an account's role, name, password or whether it is active (its sessions end on a new password)."""
     body = AccountChange().load(request.get_json(silent=True) or {})

@@ -7,12 +7,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from sync.tables import DELETED
 
-from .errors import ApiError
+from .errors import ApiError, int_arg
 from .gate_rules import iso
-from .periods import bounds
+from .periods import PERIOD_QUERY, bounds
 from .privacy import mask_row
 from .runtime import runtime
 from .auth import ROLES, actor_name, allow, require_table_read, require_table_write
+from .openapi import accepts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -126,6 +127,7 @@ def list_tables():
 
 @bp.get("/rows/<name>")
 @allow(*ROLES)
+@accepts(query={"after": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 1000}})
 def list_rows(name):
     """List a table's rows by id (personal data masked); filter with ?field=value, page with ?after=ID."""
     table = _table(name)
@@ -139,10 +141,7 @@ def list_rows(name):
             raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
         where.append(f"{key} = ?")
         params.append(value)
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError:
-        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    limit = int_arg("limit", 100, 1, 1000)
     rows = fetch_rows(table, where, params, limit, request.args.get("after"))
     return jsonify({"rows": [_shown(table, r) for r in rows], "count": len(rows)})
 
@@ -294,6 +293,8 @@ def _row_label(tx, tname, row_id):
 
 @bp.get("/conflicts")
 @allow("viewer")
+@accepts(query={"status": {"type": "string", "enum": ["open", "resolved", "superseded"]},
+               "origin": {"type": "string", "maxLength": 64}, **PERIOD_QUERY})
 def list_conflicts():
     """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
     q = ConflictQuery().load({k: v for k, v in request.args.items() if k not in ("from", "to")})
@@ -303,8 +304,9 @@ def list_conflicts():
     return jsonify({"conflicts": found, "count": len(found)})
 
 
-@bp.post("/conflicts/<int:conflict_id>/resolve")
+@bp.post("/conflicts/<int(max=9223372036854775807):conflict_id>/resolve")  # 64-bit: a larger id is a 404
 @allow()
+@accepts(ResolveRequest)
 def resolve_conflict(conflict_id):
     """Resolve a conflict by writing the chosen value anew, so the choice reaches every replica."""
     body = ResolveRequest().load(request.get_json(silent=True) or {})

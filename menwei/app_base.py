@@ -12,13 +12,14 @@ from . import migrate
 from .auth import csrf_token, current_principal, enforce
 from .config import load_config
 from .db import db
-from .errors import ApiError, register_error_handlers
+from .errors import ApiError, StrictJSONProvider, check_json_body, register_error_handlers
 from .runtime import Runtime
 
 
 def build_app(import_name, role, test_config=None, instance_path=None):
     """Create a Flask app for ``role`` ("hub" or "node") with its database ready and the shared API mounted."""
     app = Flask(import_name, instance_relative_config=True, instance_path=instance_path)
+    app.json = StrictJSONProvider(app)
     load_config(app, role, test_config)
     app.json.ensure_ascii = False  # Chinese names stay readable in API answers
     db.init_app(app)
@@ -40,6 +41,7 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .manage_views import api as manage_api, pages as manage_pages
     app.register_blueprint(manage_pages)
     app.register_blueprint(manage_api)
+    from .openapi import bp as openapi_bp
     app.register_blueprint(basket_api)
     app.register_blueprint(basket_pages)
     app.register_blueprint(roster_api)
@@ -50,11 +52,13 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     app.register_blueprint(gate_bp)
     app.register_blueprint(desk_api)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(openapi_bp)
     app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"))
     if app.config["PROXY_COUNT"]:  # behind nginx: the client's address and scheme come in its headers
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.before_request(enforce)
+    app.before_request(check_json_body)  # after the access check: strangers' bodies are not even parsed
     app.context_processor(_page_context)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app

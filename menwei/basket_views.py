@@ -1,4 +1,5 @@
 """The shopping basket over HTTP: chain import and review, shopping list, buying, packing, money, handoff."""
+import datetime as dt
 import io
 import uuid
 
@@ -9,16 +10,18 @@ from sync.tables import DELETED
 
 from .basket import ledger, shopping_list
 from .chain_parser import current_lines, parse_chain, parse_line, same_line
-from .errors import ApiError
+from .errors import SANE_DATE, ApiError
 from .gate_checks import only_compound
 from .gate_rules import iso
 from .runtime import runtime
 from .auth import allow
+from .openapi import accepts
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
 pages = Blueprint("basket_pages", __name__, template_folder="templates")
 ORDER_COLS = ("id", "household_id", "room_text", "name", "delivery_date", "status", "source_line", "pending_line",
               "notes", "flagged", "paid_by", "missing", "bags", "delivered_by", "delivered_at", "refused_reason")
+DAY_QUERY = {"date": {"type": "string", "format": "date", "required": True}}
 LINE_COLS = ("id", "order_id", "position", "item", "quantity", "unit", "note", "bought_quantity", "price", "missing")
 
 
@@ -30,7 +33,7 @@ class ChainIn(Schema):
 
     text = fields.String(required=True, validate=validate.Length(1, 50_000))
     building = fields.String(required=True, validate=validate.Regexp(r"^\w{1,10}$", error="a building number"))
-    delivery_date = fields.Date(required=True)
+    delivery_date = fields.Date(required=True, validate=SANE_DATE)
 
 
 class BoughtLineIn(Schema):
@@ -74,7 +77,7 @@ class MoneyIn(Schema):
 
     volunteer_id = fields.String(required=True, validate=validate.Length(1, 64))
     household_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    delivery_date = fields.Date(load_default=None)
+    delivery_date = fields.Date(load_default=None, validate=SANE_DATE)
     amount = fields.Float(required=True, allow_nan=False, validate=validate.Range(0.01, 1_000_000))
     received_by = fields.String(load_default=None, validate=validate.Length(1, 50))
     notes = fields.String(load_default=None, validate=validate.Length(1, 2000))
@@ -98,6 +101,7 @@ def _lines_of(line):
 
 @api.post("/chains/preview")
 @allow("volunteer")
+@accepts(ChainIn)
 def preview_chain():
     """Read a pasted chain into draft orders to review; nothing is written."""
     body = ChainIn().load(request.get_json(silent=True) or {})
@@ -116,6 +120,7 @@ def preview_chain():
 
 @api.post("/chains/import")
 @allow("volunteer")
+@accepts(ChainIn)
 def import_chain():
     """Create draft orders from a chain; a re-paste adds only new lines and marks edited ones to confirm."""
     body = ChainIn().load(request.get_json(silent=True) or {})
@@ -188,13 +193,19 @@ def _order(tx, oid):
 
 def _day():
     day = request.args.get("date")
-    if not day or len(day) != 10:
-        raise ApiError(400, "date=YYYY-MM-DD is required", fields={"date": "missing or not a date"})
-    return day
+    try:
+        return dt.date.fromisoformat(day).isoformat() if day and len(day) == 10 else _no_day()
+    except ValueError:
+        return _no_day()
+
+
+def _no_day():
+    raise ApiError(400, "date=YYYY-MM-DD is required", fields={"date": "missing or not a date"})
 
 
 @api.get("/orders")
 @allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
 def list_orders():
     """The day's orders with their lines, by room."""
     with runtime().store.read() as tx:
@@ -224,6 +235,7 @@ def confirm_change(oid):
 
 @api.get("/shopping-list")
 @allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
 def shopping_list_view():
     """The day's requested orders merged by item and grouped by supermarket section."""
     with runtime().store.read() as tx:
@@ -245,6 +257,7 @@ def _step(oid, allowed_from, data):
 
 @api.post("/orders/<oid>/bought")
 @allow("volunteer")
+@accepts(BoughtIn)
 def mark_bought(oid):
     """Record what was bought for an order, at what price, by whom paid; missing lines make it partly bought."""
     body = BoughtIn().load(request.get_json(silent=True) or {})
@@ -276,6 +289,7 @@ def mark_bought(oid):
 
 @api.post("/orders/<oid>/packed")
 @allow("volunteer")
+@accepts(StepIn)
 def mark_packed(oid):
     """The household's bag(s) are packed and checked against the order."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -291,6 +305,7 @@ def mark_at_building(oid):
 
 @api.post("/orders/<oid>/delivered")
 @allow("volunteer")
+@accepts(StepIn)
 def mark_delivered(oid):
     """Staff carried the bags to the door of the flat."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -302,6 +317,7 @@ def mark_delivered(oid):
 
 @api.post("/orders/<oid>/refused")
 @allow("volunteer")
+@accepts(StepIn)
 def mark_refused(oid):
     """The household refused the order (or it could not be delivered), with the reason."""
     body = StepIn().load(request.get_json(silent=True) or {})
@@ -313,6 +329,7 @@ def mark_refused(oid):
 
 @api.get("/packing")
 @allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
 def packing():
     """Per household: the lines, what was bought and at what price, and the label to print."""
     with runtime().store.read() as tx:
@@ -324,6 +341,7 @@ def packing():
 
 @api.get("/handoff")
 @allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
 def handoff():
     """Bags at (or on their way to) the building door, by room; delivered ones drop off the list."""
     with runtime().store.read() as tx:
@@ -343,6 +361,7 @@ def _money(table, body, extra):
 
 @api.post("/receipts")
 @allow("volunteer")
+@accepts(MoneyIn)
 def add_receipt():
     """A volunteer records a till receipt they paid for a shopping day."""
     body = MoneyIn().load(request.get_json(silent=True) or {})
@@ -367,6 +386,7 @@ def receipt_photo(rid):
 
 @api.post("/repayments")
 @allow("volunteer")
+@accepts(MoneyIn)
 def add_repayment():
     """A household paid a volunteer back."""
     body = MoneyIn().load(request.get_json(silent=True) or {})

@@ -1,19 +1,40 @@
 """The gate desk: the page a volunteer works at, and the small JSON views it calls."""
 import orjson
 from flask import Blueprint, render_template, request
+from marshmallow import RAISE, Schema, fields, validate
 
 from sync.tables import DELETED
 
 from .desk_search import search
-from .errors import ApiError
+from .errors import ApiError, int_arg
 from .gate_checks import household_outings, load_rules
 from .gate_rules import iso, outing_quota
 from .privacy import mask_row
 from .runtime import runtime
 from .auth import allow
+from .openapi import accepts
 
 bp = Blueprint("desk", __name__, template_folder="templates")
 api = Blueprint("desk_api", __name__, url_prefix="/api/v1/gate")
+
+
+class SearchIn(Schema):
+    """Body of POST /api/v1/gate/search."""
+
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(load_default="", validate=validate.Length(max=100, error="at most 100 characters"))
+
+
+def _json_object():
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return body
+
 
 EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "temperature", "reasons", "operator")
 
@@ -28,14 +49,16 @@ def desk_page():
 
 @api.route("/search", methods=["GET", "POST"])
 @allow("operator", "viewer")
+@accepts(SearchIn, query={"q": {"type": "string", "maxLength": 100}})
 def desk_search():
     """Search rooms, names (hanzi, pinyin, initials), plates, pass codes and ID numbers.
 
     The desk POSTs its query so that an ID number typed into it never lands in an access log.
     """
-    q = (request.get_json(silent=True) or {}).get("q", "") if request.method == "POST" else request.args.get("q", "")
-    if not isinstance(q, str):
-        raise ApiError(400, "q must be text", fields={"q": "not a string"})
+    if request.method == "POST":
+        q = SearchIn().load(_json_object())["q"]
+    else:
+        q = request.args.get("q", "")
     if len(q) > 100:
         raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
     with runtime().store.read() as tx:
@@ -80,13 +103,11 @@ def household_card(household_id):
 
 @api.get("/events")
 @allow("operator", "viewer")
+@accepts(query={"limit": {"type": "integer", "minimum": 1, "maximum": 200}})
 def recent_events():
     """The last gate events at this gate (personal data masked)."""
     rt = runtime()
-    try:
-        limit = min(int(request.args.get("limit", 20)), 200)
-    except ValueError:
-        raise ApiError(400, "limit must be an integer", fields={"limit": "not an integer"}) from None
+    limit = int_arg("limit", 20, 1, 200)
     t = rt.catalog["gate_events"]
     with rt.store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(EVENT_COLS)} FROM gate_events WHERE gate = ? ORDER BY _seq DESC LIMIT ?",
@@ -112,6 +133,7 @@ def alerts():
 
 @api.get("/incidents")
 @allow("operator", "viewer")
+@accepts(query={"q": {"type": "string"}, "status": {"type": "string", "enum": ["open", "investigating", "closed"]}, "kind": {"type": "string", "enum": ["fever", "dispute", "forced_entry", "tip", "other"]}})
 def incidents():
     """Search incidents by text (title, notes, room, plate), status and kind, newest first."""
     q, status, kind = request.args.get("q", "").strip(), request.args.get("status"), request.args.get("kind")

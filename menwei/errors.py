@@ -1,9 +1,18 @@
 """One error type for the whole app and one handler that renders it as JSON or HTML."""
+import datetime as dt
+
+import orjson
 from flask import jsonify, render_template_string, request
-from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from flask.json.provider import DefaultJSONProvider
+from marshmallow import ValidationError, validate
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from sync.replica import WriteError
+from sync.tables import YEARS
+
+#: The dates a form field may name (the years the tables accept): past them, date arithmetic overflows.
+SANE_DATE = validate.Range(dt.date(YEARS[0], 1, 1), dt.date(YEARS[1], 12, 31),
+                           error=f"year must be between {YEARS[0]} and {YEARS[1]}")
 
 _PAGE = """<!doctype html><html lang="zh"><meta charset="utf-8"><title>{{ status }}</title>
 <body style="font-family:sans-serif;margin:3em"><h1>{{ status }}</h1><p>{{ message }}</p>
@@ -16,6 +25,48 @@ class ApiError(Exception):
     def __init__(self, status, message, fields=None, code=None, **extra):
         super().__init__(message)
         self.status, self.message, self.fields, self.code, self.extra = status, message, fields, code, extra
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but request bodies are read with orjson.
+
+    orjson refuses what the standard parser lets through and the database would choke on later: lone
+    surrogates (not storable as UTF-8), NaN and Infinity, and nesting deep enough to exhaust the stack.
+    """
+
+    def loads(self, s, **kwargs):
+        """Parse JSON text strictly (orjson); any problem is a ValueError, which Flask answers with a 400."""
+        return orjson.loads(s)
+
+
+def check_json_body():
+    """Before an API write: a JSON body must parse and be an object, else a 400 naming ``body``."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/") or not request.is_json:
+        return None
+    if not request.get_data(cache=True):
+        return None  # no body at all: the view says which fields it needs
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise ApiError(400, "body is not valid JSON (UTF-8, no NaN, nesting at most 1024 deep)",
+                       fields={"body": "not valid JSON"}) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object", fields={"body": "not an object"})
+    return None
+
+
+def int_arg(name, default, low, high):
+    """A whole-number query argument between ``low`` and ``high``, or a 400 naming it."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer", fields={name: "not an integer"}) from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}", fields={name: "out of range"})
+    return value
 
 
 def _wants_json():

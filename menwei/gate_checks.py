@@ -12,6 +12,7 @@ from .gate_rules import Crossing, iso, judge, parse, rules_in_force
 from .privacy import mask_phone
 from .runtime import runtime
 from .auth import allow, signed_in_name
+from .openapi import accepts
 
 
 def operator_on_duty(tx, node_id):
@@ -181,6 +182,7 @@ def only_compound(tx, field, message):
 
 @bp.post("/checks")
 @allow("operator")
+@accepts(CheckIn)
 def check():
     """Judge one crossing and write its gate event (and a fever incident) whatever the decision."""
     body = CheckIn().load(request.get_json(silent=True) if request.is_json else _not_json())

@@ -14,6 +14,7 @@ from .gate_checks import QR_PREFIX, only_compound
 from .gate_rules import iso, parse
 from .runtime import runtime
 from .auth import allow
+from .openapi import accepts
 
 api = Blueprint("passes_api", __name__, url_prefix="/api/v1/gate/passes")
 pages = Blueprint("passes_pages", __name__, template_folder="templates")
@@ -96,6 +97,7 @@ def _lookup(tx, table, row_id, what):
 
 @api.post("")
 @allow()
+@accepts(PassIn)
 def issue():
     """Issue one pass with a short code; visitor passes last the hours given."""
     body = PassIn().load(request.get_json(silent=True) or {})
@@ -127,6 +129,7 @@ def issue():
 
 @api.post("/batch")
 @allow()
+@accepts(BatchIn)
 def issue_for_building():
     """Issue an outing pass to every household of a building that has no valid one yet."""
     body = BatchIn().load(request.get_json(silent=True) or {})
@@ -160,6 +163,7 @@ def issue_for_building():
 
 @api.post("/<pass_id>/revoke")
 @allow()
+@accepts(RevokeIn)
 def revoke(pass_id):
     """Revoke a pass; the revocation reaches every gate at its next pull."""
     body = RevokeIn().load(request.get_json(silent=True) or {})

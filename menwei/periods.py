@@ -8,6 +8,9 @@ from .errors import ApiError
 from .runtime import runtime
 
 DEFAULT_DAYS = 7
+#: The ``from``/``to`` query parameters, as the OpenAPI document describes them.
+PERIOD_QUERY = {k: {"type": "string", "description": "a local date (2020-02-14), an ISO time or epoch milliseconds"}
+                for k in ("from", "to")}
 
 
 def period(default_days=DEFAULT_DAYS):

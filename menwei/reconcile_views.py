@@ -10,7 +10,8 @@ from .errors import ApiError
 from .gate_checks import only_compound
 from .gate_rules import iso
 from .household_merge import merge_households
-from .periods import period
+from .openapi import accepts
+from .periods import PERIOD_QUERY, period
 from .reconcile import captured, late_arrivals, node_conflicts, node_violations, outages
 from .runtime import runtime
 from .violations import KINDS, find_violations
@@ -30,6 +31,9 @@ def _compound(tx):
 
 @api.get("/reconcile/violations")
 @allow("viewer")
+@accepts(query={"kind": {"type": "string", "enum": list(KINDS)},
+                "status": {"type": "string", "enum": ["open", "acknowledged"]},
+                "compound_id": {"type": "string"}, **PERIOD_QUERY})
 def list_violations():
     """Violations in the period no single gate could see, each with its evidence and acknowledgement."""
     kind, status = request.args.get("kind"), request.args.get("status")
@@ -59,6 +63,7 @@ class AckRequest(Schema):
 
 @api.post("/reconcile/violations/ack")
 @allow()
+@accepts(AckRequest)
 def ack_violation():
     """Acknowledge a violation with a note; the acknowledgement reaches every node of the compound."""
     body = AckRequest().load(request.get_json(silent=True) or {})
@@ -89,6 +94,7 @@ class MergeRequest(Schema):
 
 @api.post("/households/merge")
 @allow()
+@accepts(MergeRequest)
 def merge():
     """Merge a duplicate household into the one kept: residents, passes, orders and vehicles move over."""
     body = MergeRequest().load(request.get_json(silent=True) or {})
@@ -97,6 +103,7 @@ def merge():
 
 @api.get("/reconcile/nodes")
 @allow("viewer")
+@accepts(query=PERIOD_QUERY)
 def node_summaries():
     """For every node: when it was last heard from and its outages, late arrivals and conflicts in the period."""
     since, until, now = period()
@@ -106,6 +113,7 @@ def node_summaries():
 
 @api.get("/reconcile/nodes/<node_id>")
 @allow("viewer")
+@accepts(query=PERIOD_QUERY)
 def node_report(node_id):
     """The outage report of one node: offline from … to …, events captured, what arrived late, conflicts, violations."""
     since, until, now = period()

@@ -9,11 +9,12 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from sync.tables import DELETED
 
-from .errors import ApiError
+from .errors import SANE_DATE, ApiError, int_arg
 from .gate_rules import iso, parse
 from .roster import coverage, fill, local_day_start, local_text, on_duty
 from .runtime import runtime
 from .auth import allow
+from .openapi import accepts
 
 api = Blueprint("roster_api", __name__, url_prefix="/api/v1/roster")
 pages = Blueprint("roster_pages", __name__, template_folder="templates")
@@ -27,7 +28,7 @@ class FillIn(Schema):
         unknown = RAISE
 
     post_id = fields.String(required=True, validate=validate.Length(1, 64))
-    start_date = fields.Date(required=True)
+    start_date = fields.Date(required=True, validate=SANE_DATE)
     days = fields.Integer(load_default=7, validate=validate.Range(1, 14))
     shift_hours = fields.Integer(required=True, validate=validate.Range(1, 12))
     first_hour = fields.Integer(load_default=8, validate=validate.Range(0, 23))
@@ -83,6 +84,7 @@ def week(post_id, days):
 
 @api.post("/fill")
 @allow()
+@accepts(FillIn)
 def fill_week():
     """Fill a post's days with back-to-back shifts from a template (e.g. 4- or 5-hour shifts)."""
     body = FillIn().load(request.get_json(silent=True) or {})
@@ -99,14 +101,10 @@ def fill_week():
 
 @api.get("/coverage")
 @allow("operator", "volunteer", "viewer")
+@accepts(query={"days": {"type": "integer", "minimum": 1, "maximum": 31}, "post_id": {"type": "string"}})
 def coverage_view():
     """Gaps and overlaps in coverage for the next days (default 7), per post."""
-    try:
-        days = int(request.args.get("days", 7))
-    except ValueError:
-        raise ApiError(400, "days must be an integer", fields={"days": "not an integer"}) from None
-    if not 1 <= days <= 31:
-        raise ApiError(400, "days must be between 1 and 31", fields={"days": "out of range"})
+    days = int_arg("days", 7, 1, 31)
     start, end, posts = week(request.args.get("post_id"), days)
     return {"from": start, "to": end, "timezone": _tz(), "posts": posts}
 
@@ -155,6 +153,7 @@ def check_out(shift_id):
 
 @api.post("/handovers")
 @allow("operator", "volunteer")
+@accepts(HandoverIn)
 def add_handover():
     """Leave a note for the next shift at this post."""
     body = HandoverIn().load(request.get_json(silent=True) or {})
@@ -172,6 +171,7 @@ def add_handover():
 
 @api.get("/handovers")
 @allow("operator", "volunteer", "viewer")
+@accepts(query={"post_id": {"type": "string", "required": True}})
 def list_handovers():
     """Handover notes at a post, newest first."""
     post_id = request.args.get("post_id")

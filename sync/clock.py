@@ -95,3 +95,20 @@ class ManualClock:
     def advance(self, ms):
         """Move the clock forward by ``ms`` milliseconds."""
         self.ms += ms
+
+
+class OffsetClock:
+    """A wall clock reading a base clock plus an offset: a gate laptop whose clock is wrong, or jumps.
+
+    ``offset_ms`` may be changed at any time (``jump``), as when someone sets the laptop's clock by hand.
+    """
+
+    def __init__(self, base=wall_ms, offset_ms=0):
+        self.base, self.offset_ms = base, offset_ms
+
+    def __call__(self):
+        return self.base() + self.offset_ms
+
+    def jump(self, ms):
+        """Move this clock by ``ms`` milliseconds (negative: back), leaving the base clock alone."""
+        self.offset_ms += ms

@@ -89,7 +89,8 @@ class SyncClient:
         if not rows:
             return [], None
         head = orjson.dumps({"node_id": self.replica.id, "schema_version": self.schema_version,
-                             "clock_ms": self.replica.clock.wall(), "pending": pending})[:-1]
+                             # an estimate: checks written while a push runs can make it dip below 0
+                             "clock_ms": self.replica.clock.wall(), "pending": max(0, pending)})[:-1]
         body = head + b',"changes":[' + ",".join(text for _, _, text in rows).encode() + b"]}"
         return [(lseq, seq) for lseq, seq, _ in rows], gzip.compress(body, compresslevel=1)
 

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from .http_server import SyncError, _check_schema, _ctx, _node, _respond, _sync_error
 from .recovery import own_page_json
-from .wire import PullQuery
+from .wire import MAX_INT, PullQuery
 
 bp = Blueprint("sync_recovery", __name__, url_prefix="/sync/v1")
 bp.register_error_handler(SyncError, _sync_error)
@@ -26,7 +26,7 @@ def own_changes():
         raise SyncError(400, f"invalid request: problem in {next(iter(e.messages), 'query')!r}", "invalid",
                         fields=e.messages) from None
     after = request.args.get("after", "0")
-    if not after.isdigit():
+    if not after.isdigit() or int(after) > MAX_INT:  # past 64 bits the database would fail, not refuse
         raise SyncError(400, "after must be a sequence number (0 or more)", "invalid", fields={"after": "not a number"})
     _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
     frags, cursor, more = own_page_json(ctx.replica, node["id"], int(after), q["cursor"], q["limit"])

@@ -63,15 +63,15 @@ def _json_body():
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             raw = d.decompress(raw, limit + 1)
             if len(raw) > limit or d.unconsumed_tail:
-                raise SyncError(413, "request body too large once decompressed", "too_large")
+                raise SyncError(413, "request body too large once decompressed", "too_large", fields={"body": "too large"})
         except zlib.error:
-            raise SyncError(400, "body is not valid gzip", "bad_gzip") from None
+            raise SyncError(400, "body is not valid gzip", "bad_gzip", fields={"body": "not gzip"}) from None
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise SyncError(400, "body is not valid JSON", "bad_json") from None
+        raise SyncError(400, "body is not valid JSON", "bad_json", fields={"body": "not valid JSON"}) from None
     if not isinstance(body, dict):
-        raise SyncError(400, "body must be a JSON object", "bad_json")
+        raise SyncError(400, "body must be a JSON object", "bad_json", fields={"body": "not an object"})
     return body
 
 

@@ -7,6 +7,23 @@ FIELD_TYPES = ("str", "text", "int", "float", "bool", "ref", "date", "datetime",
 
 #: The pseudo-field carrying a row's tombstone; it merges like any other field.
 DELETED = "_deleted"
+#: Years a date or time may have: outside them it is a typo, and date arithmetic would overflow near 9999.
+YEARS = (1900, 2199)
+#: How deep a JSON field may nest: serialisers give up past a few hundred levels, so a deeper value
+#: would be stored and then fail every sync that carries it.
+JSON_DEPTH = 32
+
+
+def _too_deep(value, limit=JSON_DEPTH):
+    """Whether a JSON value nests more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return False
 
 
 @dataclass(frozen=True)
@@ -46,11 +63,11 @@ class Field:
             return slow
         if self.type in ("str", "text", "ref"):
             n = self.max_length
-            return lambda v: (type(v) is str and len(v) <= n) or slow(v)
+            return lambda v: (type(v) is str and len(v) <= n and "\x00" not in v) or slow(v)
         if self.type == "bool":
             return lambda v: type(v) is bool or slow(v)
         if self.type == "int":
-            return lambda v: type(v) is int or slow(v)
+            return lambda v: (type(v) is int and -2 ** 63 <= v < 2 ** 63) or slow(v)
         return slow
 
     def check(self, value):
@@ -63,19 +80,25 @@ class Field:
                 return "must be a string"
             if self.max_length is not None and len(value) > self.max_length:
                 return f"longer than {self.max_length} characters"
+            if "\x00" in value:  # PostgreSQL refuses NUL in text: it would fail every sync carrying it
+                return "may not contain NUL characters"
             if t == "date":
                 try:
-                    _dt.date.fromisoformat(value)
+                    year = _dt.date.fromisoformat(value).year
                 except ValueError:
                     return "must be a date YYYY-MM-DD"
             elif t == "datetime":
                 try:
-                    _dt.datetime.fromisoformat(value)
+                    year = _dt.datetime.fromisoformat(value).year
                 except ValueError:
                     return "must be an ISO 8601 date-time"
+            if t in ("date", "datetime") and not YEARS[0] <= year <= YEARS[1]:
+                return f"year must be between {YEARS[0]} and {YEARS[1]}"
         elif t == "int":
             if type(value) is not int:
                 return "must be an integer"
+            if not -2 ** 63 <= value < 2 ** 63:  # the databases store 64-bit integers
+                return "out of range"
         elif t == "float":
             if type(value) not in (int, float) or value != value:
                 return "must be a number"
@@ -85,6 +108,8 @@ class Field:
         elif t == "json":
             if not isinstance(value, (dict, list, str, int, float, bool)):
                 return "must be JSON"
+            if _too_deep(value):
+                return f"nested more than {JSON_DEPTH} levels deep"
         if self.minimum is not None and type(value) in (int, float) and value < self.minimum:
             return f"must be at least {self.minimum}"
         if self.maximum is not None and type(value) in (int, float) and value > self.maximum:

@@ -10,10 +10,17 @@ from .tables import DELETED
 
 CHANGE_KEYS = frozenset(("seq", "hlc", "table", "id", "data", "prev", "origin"))
 MAX_ID = 64
+#: Stamps and sequence numbers are stored as signed 64-bit integers: a larger number is bad input, not a crash.
+MAX_INT = 2 ** 63 - 1
+#: A clock reading or a count a node reports: well past any real date, far below 64-bit overflow in sums.
+MAX_MS = 2 ** 53
+SMALL = validate.Range(0, MAX_MS)
+#: ``pending`` is the sender's estimate of its queue; older nodes may send a small negative one.
+PENDING = validate.Range(-MAX_MS, MAX_MS)
 
 
 def _is_int(v):
-    return type(v) is int and v >= 0
+    return type(v) is int and 0 <= v <= MAX_INT
 
 
 def _check_version(v):
@@ -51,7 +58,8 @@ class ChangeList(fields.Field):
         # Fast path: a well-formed change passes these few tests; anything else gets the full report.
         table = tables.get(ch.get("table"))
         seq, hlc, rid, data, prev = ch.get("seq"), ch.get("hlc"), ch.get("id"), ch.get("data"), ch.get("prev")
-        if (table is not None and type(seq) is int and seq > 0 and type(hlc) is int and hlc >= 0
+        if (table is not None and type(seq) is int and 0 < seq <= MAX_INT
+                and type(hlc) is int and 0 <= hlc <= MAX_INT
                 and type(rid) is str and 0 < len(rid) <= MAX_ID and type(data) is dict and data
                 and (prev is None and not table.append_only or prev is None) and len(ch) <= 6 + self.with_origin
                 and ch.keys() <= CHANGE_KEYS and ("origin" in ch) == self.with_origin
@@ -106,9 +114,9 @@ def push_request_schema(catalog, max_changes):
             unknown = RAISE
 
         node_id = fields.String(required=True, validate=validate.Length(1, MAX_ID))
-        schema_version = fields.Integer(required=True, strict=True)
-        clock_ms = fields.Integer(required=True, strict=True)
-        pending = fields.Integer(load_default=None, strict=True)
+        schema_version = fields.Integer(required=True, strict=True, validate=SMALL)
+        clock_ms = fields.Integer(required=True, strict=True, validate=SMALL)
+        pending = fields.Integer(load_default=None, strict=True, validate=PENDING)
         changes = ChangeList(catalog, max_changes, with_origin=False, required=True)
 
     return PushRequest()
@@ -151,11 +159,11 @@ class PullQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(0, MAX_INT))
     limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20_000))
-    clock_ms = fields.Integer(load_default=None)
-    schema_version = fields.Integer(required=True)
-    pending = fields.Integer(load_default=None)
+    clock_ms = fields.Integer(load_default=None, validate=SMALL)
+    schema_version = fields.Integer(required=True, validate=SMALL)
+    pending = fields.Integer(load_default=None, validate=PENDING)
 
 
 class EnrollRequest(Schema):

@@ -12,7 +12,7 @@ from hub import create_app as create_hub
 from menwei.runtime import runtime
 from node import create_app as create_node
 from node.cli import enroll_node
-from sync.clock import ManualClock
+from sync.clock import ManualClock, OffsetClock
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 ADMIN = "test-coordinator-token"
@@ -164,7 +164,7 @@ class Cluster:
 
     def add_node(self, node_id, offset_ms=0):
         """Create, register and enrol one node whose clock runs ``offset_ms`` off the hub's."""
-        clock = (lambda off: (lambda: self.base() + off))(offset_ms)
+        clock = OffsetClock(self.base, offset_ms)
         app = create_node({"DATABASE_URL": f"sqlite:///{self.tmp}/{node_id}.db", "CLOCK": clock, "ADMIN_TOKEN": ADMIN,
                            "SQLITE_SYNCHRONOUS": "NORMAL", "SYNC_TIMEOUT_S": 20},
                           instance_path=str(self.tmp / node_id))
