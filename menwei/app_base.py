@@ -8,7 +8,7 @@ from sync.sql_store import configure_sqlite
 
 from .auth import csrf_token, current_principal, enforce
 from .config import load_config
-from .db import db
+from .db import create_local_indexes, db
 from .errors import ApiError, register_error_handlers
 from .runtime import Runtime
 
@@ -23,6 +23,7 @@ def build_app(import_name, role, test_config=None, instance_path=None):
         configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_KB"],
                          app.config["SQLITE_WAL_AUTOCHECKPOINT"])
         db.create_all()
+        create_local_indexes(db.engine)
         app.extensions["menwei"] = rt = Runtime(app, db.engine)
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = _secret_key(rt)
@@ -35,6 +36,11 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .roster_views import api as roster_api, pages as roster_pages
     from .basket_views import api as basket_api, pages as basket_pages
     from .manage_views import api as manage_api, pages as manage_pages
+    from .dashboard_views import api as dashboard_api, pages as dashboard_pages
+    from .report_views import api as reports_api, pages as reports_pages
+    from .exports import api as exports_api, pages as exports_pages
+    for bp in (dashboard_api, dashboard_pages, reports_api, reports_pages, exports_api, exports_pages):
+        app.register_blueprint(bp)
     app.register_blueprint(manage_pages)
     app.register_blueprint(manage_api)
     app.register_blueprint(basket_api)

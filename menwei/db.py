@@ -1,6 +1,6 @@
 """The database extension, created once and bound to each app in its factory."""
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Column, String, Table
+from sqlalchemy import BigInteger, Column, String, Table, text
 
 from sync.sql_store import build_metadata
 
@@ -21,3 +21,27 @@ import_marks = Table("import_marks", db.metadata,
 login_failures = Table("login_failures", db.metadata,
                        Column("key", String(120), nullable=False, index=True),
                        Column("at", BigInteger, nullable=False))
+
+#: Local: who was signed in when this replica wrote its own changes numbered first_oseq..last_oseq. The
+#: change log knows where and when a change was made; this adds by whom, for the audit trail.
+write_actors = Table("write_actors", db.metadata,
+                     Column("origin", String(64), primary_key=True),
+                     Column("first_oseq", BigInteger, primary_key=True),
+                     Column("last_oseq", BigInteger, nullable=False),
+                     Column("actor", String(64), nullable=False),
+                     Column("at_ms", BigInteger, nullable=False))
+
+#: Local indexes for the dashboard and the audit trail, kept out of the replicated declarations (they
+#: change no wire format). Created IF NOT EXISTS at every start, so databases made before them get them.
+LOCAL_INDEXES = (
+    ("ix_gate_events_compound_at", "gate_events", ("compound_id", "at")),  # a period's crossings
+    ("ix_gate_events_resident_at", "gate_events", ("resident_id", "at")),  # who is out right now
+    ("ix_sync_log_row", "sync_log", ("row_id",)),  # one row's history, whichever its table
+)
+
+
+def create_local_indexes(engine):
+    """Create the local indexes missing from this database (a first start after an upgrade builds them once)."""
+    with engine.begin() as conn:
+        for name, table, cols in LOCAL_INDEXES:
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(cols)})"))

@@ -1,0 +1,117 @@
+"""The audit trail: who changed what and where, read from the replication metadata.
+
+The change log (and each append-only table, its own log) already says which replica wrote which fields
+of which row, and when (the stamp). What it cannot say is who was signed in: ``ActorReplica`` notes that
+locally for every write made in a signed-in request, one row per write call. Gate events carry their
+operator, so the actor of a crossing is known at every replica.
+"""
+import orjson
+from flask import g, has_request_context
+
+from sync.clock import physical_ms
+from sync.replica import Replica
+from sync.tables import DELETED
+
+from .gate_rules import iso
+from .privacy import mask_for
+
+MAX_VALUE_CHARS = 200
+#: Never shown, whoever asks: secrets and blobs that say nothing to a reader.
+HIDDEN_FIELDS = {"password_hash": "••••", "photo": "[照片 photo]"}
+
+
+class ActorReplica(Replica):
+    """A replica that records the signed-in account behind each of its local writes (for the audit)."""
+
+    def write(self, writes, create=None, before_commit=None):
+        """Write as Replica.write does, noting in the same transaction who asked for it."""
+        who = g.get("principal") if has_request_context() else None
+        if who is None:
+            return super().write(writes, create, before_commit)
+
+        def noted(tx, changes):
+            if changes:
+                tx.execute("INSERT INTO write_actors (origin, first_oseq, last_oseq, actor, at_ms) VALUES (?,?,?,?,?)",
+                           (self.id, changes[0]["seq"], changes[-1]["seq"], who.name, self.clock.wall()))
+            if before_commit is not None:
+                before_commit(tx, changes)
+        return super().write(writes, create, noted)
+
+
+def _shown_value(field, value):
+    if field in HIDDEN_FIELDS and value is not None:
+        return HIDDEN_FIELDS[field]
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "…"
+    return value
+
+
+def shown_fields(table, data):
+    """The written fields of a change as the audit shows them: personal data masked, secrets hidden."""
+    out = {}
+    for name, value in data.items():
+        f = table.by_name.get(name)
+        if f is not None and f.pii and value:
+            value = mask_for(name)(value)
+        out[name] = _shown_value(name, value)
+    return out
+
+
+def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, until_ms=None, before=None,
+            limit=50):
+    """Changes as stored here, newest log position first: (entries, cursor for the next page or None).
+
+    Each source (the log, each append-only table) is read backwards from ``before`` up to ``limit + 1``
+    rows through its primary key, and the streams are merged; the stamp bounds filter within them.
+    """
+    hlc_lo = None if since_ms is None else since_ms << 16
+    hlc_hi = None if until_ms is None else (until_ms + 1) << 16
+    found = []
+    if table is None or not catalog[table].append_only:
+        where, args = ["1 = 1"], []
+        for cond, val in (("tbl = ?", table), ("row_id = ?", row_id), ("origin = ?", origin),
+                          ("hlc >= ?", hlc_lo), ("hlc < ?", hlc_hi), ("seq < ?", before)):
+            if val is not None:
+                where.append(cond)
+                args.append(val)
+        for seq, org, oseq, hlc, tbl, rid, data in tx.rows(
+                f"SELECT seq, origin, oseq, hlc, tbl, row_id, data FROM sync_log WHERE {' AND '.join(where)} "
+                "ORDER BY seq DESC LIMIT ?", [*args, limit + 1]):
+            found.append((seq, org, oseq, hlc, tbl, rid, orjson.loads(data)))
+    for t in catalog:
+        if not t.append_only or table not in (None, t.name):
+            continue
+        where, args = ["1 = 1"], []
+        for cond, val in (("id = ?", row_id), ("_origin = ?", origin), ("_hlc >= ?", hlc_lo), ("_hlc < ?", hlc_hi),
+                          ("_seq < ?", before)):
+            if val is not None:
+                where.append(cond)
+                args.append(val)
+        names = t.field_names
+        for r in tx.rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
+                         f"WHERE {' AND '.join(where)} ORDER BY _seq DESC LIMIT ?", [*args, limit + 1]):
+            data = {n: v for n, v in zip(names, r[5:]) if v is not None}
+            if isinstance(data.get("reasons"), str):
+                data["reasons"] = orjson.loads(data["reasons"])
+            found.append((r[0], r[1], r[2], r[3], t.name, r[4], data))
+    found.sort(key=lambda e: e[0], reverse=True)
+    page, more = found[:limit], len(found) > limit
+    out = [_entry(tx, catalog, *e) for e in page]
+    return out, (page[-1][0] if more and page else None)
+
+
+def _entry(tx, catalog, seq, origin, oseq, hlc, tname, row_id, data):
+    t = catalog[tname]
+    actor = _actor(tx, origin, oseq)
+    kind = "delete" if data.get(DELETED) is True else "create" if t.append_only else "write"
+    return {"seq": seq, "table": tname, "row_id": row_id, "origin": origin, "oseq": oseq, "stamp": str(hlc),
+            "at": iso(physical_ms(hlc)), "kind": kind, "fields": sorted(k for k in data if k != DELETED),
+            "values": shown_fields(t, {k: v for k, v in data.items() if k != DELETED}),
+            "actor": actor or (data.get("operator") if tname == "gate_events" else None),
+            "actor_known": actor is not None}
+
+
+def _actor(tx, origin, oseq):
+    rows = tx.rows("SELECT actor, last_oseq FROM write_actors WHERE origin = ? AND first_oseq <= ? "
+                   "ORDER BY first_oseq DESC LIMIT 1", (origin, oseq))
+    return rows[0][0] if rows and rows[0][1] >= oseq else None
