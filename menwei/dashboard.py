@@ -1,6 +1,6 @@
 """The dashboard's figures, per compound, gate and building, as SQL aggregates over the stored rows.
 
-Crossings come from gate_events through the (compound_id, at) index: every query reads only the
+Crossings come from gate_events through a covering (compound_id, at, …) index: every query reads only the
 period's rows. "Currently out" looks up each resident's last allowed crossing through the
 (resident_id, at) index, one index seek per resident, whatever the number of events. Times are stored
 as UTC ISO strings of one format (gate_rules.iso), so ranges compare as text; days are local days in
@@ -17,7 +17,6 @@ from .tables import ORDER_STATUSES
 
 COUNTERS = ("out", "in", "denied", "fevers", "visitors", "currently_out", "open_incidents")
 OPEN_INCIDENT = ("open", "investigating")
-FEVER_LIKE = '%"code":"fever"%'  # reasons are stored as compact JSON (orjson) by every replica
 MIN_CHART_DAYS = 7
 MAX_DAYS = 366
 
@@ -49,7 +48,7 @@ def local_days(since_ms, until_ms, tz):
 
 
 def _events_where(scope, since_ms, until_ms):
-    """The WHERE clause (over gate_events g joined to households h) and its parameters."""
+    """The WHERE clause over gate_events g and its parameters; a building is its households' ids."""
     marks = ", ".join("?" * len(scope.compound_ids))
     where = [f"g.compound_id IN ({marks})", "g.at >= ?", "g.at <= ?"]
     args = [*scope.compound_ids, iso(since_ms), iso(until_ms)]
@@ -57,47 +56,50 @@ def _events_where(scope, since_ms, until_ms):
         where.append("g.gate = ?")
         args.append(scope.origin)
     if scope.building_id:
-        where.append("h.building_id = ?")
+        where.append("g.household_id IN (SELECT id FROM households WHERE building_id = ?)")
         args.append(scope.building_id)
     return " AND ".join(where), args
-
-
-_FROM_EVENTS = "FROM gate_events g LEFT JOIN households h ON h.id = g.household_id"
 
 
 def _blank():
     return dict.fromkeys(COUNTERS, 0)
 
 
+def household_buildings(tx, compound_ids):
+    """{household id: building id} of the compounds (events name households; figures are per building)."""
+    marks = ", ".join("?" * len(compound_ids))
+    return dict(tx.rows(f"SELECT id, building_id FROM households WHERE compound_id IN ({marks})", compound_ids))
+
+
+# The crossing queries read only columns of the covering index ix_gate_events_dashboard, never the
+# table: a month of a million events is one pass over its index entries per query.
 def crossings(tx, scope):
-    """Per (gate, building): people out and in (allowed), denied crossings, fevers and visitors."""
+    """Per (gate, household): people out and in (allowed), denied crossings and visitors."""
     where, args = _events_where(scope, scope.since_ms, scope.until_ms)
-    rows = tx.rows(f"SELECT g.gate, h.building_id, g.direction, g.decision, g.purpose = 'visitor', COUNT(*), "
-                   f"SUM(CASE WHEN g.decision = 'denied' AND g.reasons LIKE ? THEN 1 ELSE 0 END) {_FROM_EVENTS} "
-                   f"WHERE {where} GROUP BY g.gate, h.building_id, g.direction, g.decision, g.purpose = 'visitor'",
-                   [FEVER_LIKE, *args])
+    rows = tx.rows("SELECT g.gate, g.household_id, g.direction, g.decision, g.purpose = 'visitor', COUNT(*) "
+                   f"FROM gate_events g WHERE {where} "
+                   "GROUP BY g.gate, g.household_id, g.direction, g.decision, g.purpose = 'visitor'", args)
     out = []
-    for gate, building, direction, decision, visitor, n, fevers in rows:
+    for gate, household, direction, decision, visitor, n in rows:
         c = _blank()
-        if decision == "allowed":
-            c[direction] = n
-        else:
-            c["denied"] = n
-        c["fevers"] = int(fevers or 0)
+        c[direction if decision == "allowed" else "denied"] = n
         c["visitors"] = n if visitor else 0
-        out.append((gate, building, c))
+        out.append((gate, household, c))
     return out
 
 
 def denial_reasons(tx, scope, pg):
-    """Per (gate, building, reason code): denied crossings giving that reason (one crossing may give several)."""
+    """Per (gate, household, reason code): denied crossings giving that reason (one may give several).
+
+    Only denied crossings are read from the table (their reasons), a small part of all.
+    """
     where, args = _events_where(scope, scope.since_ms, scope.until_ms)
     if pg:
         each, code = "CROSS JOIN LATERAL jsonb_array_elements(CAST(g.reasons AS jsonb)) AS r(value)", "r.value ->> 'code'"
     else:
         each, code = "JOIN json_each(g.reasons) r", "json_extract(r.value, '$.code')"
-    return tx.rows(f"SELECT g.gate, h.building_id, {code}, COUNT(*) {_FROM_EVENTS} {each} "
-                   f"WHERE {where} AND g.decision = 'denied' GROUP BY g.gate, h.building_id, {code}", args)
+    return tx.rows(f"SELECT g.gate, g.household_id, {code}, COUNT(*) FROM gate_events g {each} "
+                   f"WHERE {where} AND g.decision = 'denied' GROUP BY g.gate, g.household_id, {code}", args)
 
 
 def daily(tx, scope, days):
@@ -106,7 +108,7 @@ def daily(tx, scope, days):
     for day, start, end in days:
         where, args = _events_where(scope, start, end)
         c = {"date": day.isoformat(), "out": 0, "in": 0, "denied": 0}
-        for direction, decision, n in tx.rows(f"SELECT g.direction, g.decision, COUNT(*) {_FROM_EVENTS} "
+        for direction, decision, n in tx.rows(f"SELECT g.direction, g.decision, COUNT(*) FROM gate_events g "
                                               f"WHERE {where} GROUP BY g.direction, g.decision", args):
             c[direction if decision == "allowed" else "denied"] += n
         out.append(c)
@@ -116,10 +118,10 @@ def daily(tx, scope, days):
 def temperatures(tx, scope):
     """How many crossings measured each temperature, in 0.1 °C steps."""
     where, args = _events_where(scope, scope.since_ms, scope.until_ms)
-    rows = tx.rows(f"SELECT CAST(ROUND(g.temperature * 10) AS INTEGER), COUNT(*) {_FROM_EVENTS} "
-                   f"WHERE {where} AND g.temperature IS NOT NULL GROUP BY CAST(ROUND(g.temperature * 10) AS INTEGER) "
-                   "ORDER BY 1", args)
-    return [{"celsius": t10 / 10, "count": n} for t10, n in rows]
+    t10 = "CAST(ROUND(g.temperature * 10) AS INTEGER)"
+    rows = tx.rows(f"SELECT {t10}, COUNT(*) FROM gate_events g WHERE {where} AND g.temperature IS NOT NULL "
+                   f"GROUP BY {t10} ORDER BY 1", args)
+    return [{"celsius": t / 10, "count": n} for t, n in rows]
 
 
 def currently_out(tx, scope, at_ms):
@@ -188,8 +190,9 @@ def figures(tx, scope, now_ms, pg=False):
         for k, v in counters.items():
             totals[k] += v
 
-    for gate, building, c in crossings(tx, scope):
-        add(gate, building, c)
+    building_of = household_buildings(tx, scope.compound_ids)
+    for gate, household, c in crossings(tx, scope):
+        add(gate, building_of.get(household), c)
     as_of = min(now_ms, scope.until_ms)
     for gate, building, n in currently_out(tx, scope, as_of):
         add(gate, building, {"currently_out": n})
@@ -198,9 +201,11 @@ def figures(tx, scope, now_ms, pg=False):
         add(gate, building, {"open_incidents": n})
         incident_kinds[kind] = incident_kinds.get(kind, 0) + n
     reasons, gate_reasons, building_reasons = {}, {}, {}
-    for gate, building, code, n in denial_reasons(tx, scope, pg):
-        code = code or "other"
+    for gate, household, code, n in denial_reasons(tx, scope, pg):
+        code, building = code or "other", building_of.get(household)
         reasons[code] = reasons.get(code, 0) + n
+        if code == "fever":  # a fever is always a reason to deny: counted here, from the reasons
+            add(gate, building, {"fevers": n})
         for key, bucket in ((gate, gate_reasons), (building, building_reasons)):
             bucket.setdefault(key, {}).setdefault(code, 0)
             bucket[key][code] += n
