@@ -58,43 +58,47 @@ def shown_fields(table, data):
 
 
 def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, until_ms=None, before=None,
-            limit=50):
-    """Changes as stored here, newest log position first: (entries, cursor for the next page or None).
+            after=None, limit=50):
+    """Changes as stored here: (entries, cursor for the next page or None).
 
-    Each source (the log, each append-only table) is read backwards from ``before`` up to ``limit + 1``
-    rows through its primary key, and the streams are merged; the stamp bounds filter within them.
+    Newest log position first, paged backwards with ``before``; or, given ``after``, oldest first from
+    that position on (to follow the trail as it grows). Each source (the log, each append-only table) is
+    read through its primary key up to ``limit + 1`` rows and the streams are merged; the stamp bounds
+    filter within them.
     """
+    order = "ASC" if after is not None else "DESC"
     hlc_lo = None if since_ms is None else since_ms << 16
     hlc_hi = None if until_ms is None else (until_ms + 1) << 16
     found = []
     if table is None or not catalog[table].append_only:
         where, args = ["1 = 1"], []
         for cond, val in (("tbl = ?", table), ("row_id = ?", row_id), ("origin = ?", origin),
-                          ("hlc >= ?", hlc_lo), ("hlc < ?", hlc_hi), ("seq < ?", before)):
+                          ("hlc >= ?", hlc_lo), ("hlc < ?", hlc_hi), ("seq < ?", before),
+                          ("seq > ?", after)):
             if val is not None:
                 where.append(cond)
                 args.append(val)
         for seq, org, oseq, hlc, tbl, rid, data in tx.rows(
                 f"SELECT seq, origin, oseq, hlc, tbl, row_id, data FROM sync_log WHERE {' AND '.join(where)} "
-                "ORDER BY seq DESC LIMIT ?", [*args, limit + 1]):
+                f"ORDER BY seq {order} LIMIT ?", [*args, limit + 1]):
             found.append((seq, org, oseq, hlc, tbl, rid, orjson.loads(data)))
     for t in catalog:
         if not t.append_only or table not in (None, t.name):
             continue
         where, args = ["1 = 1"], []
         for cond, val in (("id = ?", row_id), ("_origin = ?", origin), ("_hlc >= ?", hlc_lo), ("_hlc < ?", hlc_hi),
-                          ("_seq < ?", before)):
+                          ("_seq < ?", before), ("_seq > ?", after)):
             if val is not None:
                 where.append(cond)
                 args.append(val)
         names = t.field_names
         for r in tx.rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
-                         f"WHERE {' AND '.join(where)} ORDER BY _seq DESC LIMIT ?", [*args, limit + 1]):
+                         f"WHERE {' AND '.join(where)} ORDER BY _seq {order} LIMIT ?", [*args, limit + 1]):
             data = {n: v for n, v in zip(names, r[5:]) if v is not None}
             if isinstance(data.get("reasons"), str):
                 data["reasons"] = orjson.loads(data["reasons"])
             found.append((r[0], r[1], r[2], r[3], t.name, r[4], data))
-    found.sort(key=lambda e: e[0], reverse=True)
+    found.sort(key=lambda e: e[0], reverse=after is None)
     page, more = found[:limit], len(found) > limit
     out = [_entry(tx, catalog, *e) for e in page]
     return out, (page[-1][0] if more and page else None)

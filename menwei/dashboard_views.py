@@ -20,7 +20,7 @@ api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("dashboard", __name__, template_folder="templates")
 home = Blueprint("dashboard_home", __name__)  # the hub's "/" (a node's "/" is its gate desk)
 VIEWERS = ("operator", "viewer")
-PARAMS = ("from", "to", "compound_id", "origin", "building_id")
+PARAMS = ("from", "to", "compound_id", "gate", "building_id")
 ORIGIN = re.compile(r"^[\w.-]{1,64}$")
 REASONS = {"fever": "发热 fever", "quota_used": "外出次数已用 quota used", "unknown_person": "非登记人员 unknown person",
            "unknown_code": "无此通行证 unknown pass", "pass_revoked": "通行证已作废 pass revoked",
@@ -69,9 +69,9 @@ def scope_from_request(extra=()):
         raise ApiError(400, "from must not be after to", fields={"from": "after to"})
     if until - since > MAX_DAYS * 86_400_000:
         raise ApiError(400, f"a period of at most {MAX_DAYS} days", fields={"from": f"more than {MAX_DAYS} days before to"})
-    origin = request.args.get("origin") or None
+    origin = request.args.get("gate") or None
     if origin is not None and not ORIGIN.match(origin):
-        raise ApiError(400, "origin must be a gate's node id", fields={"origin": "not a node id"})
+        raise ApiError(400, "gate must be a gate's node id", fields={"gate": "not a node id"})
     building_id = request.args.get("building_id") or None
     with rt.store.read() as tx:
         compound_ids = compounds_of(tx, request.args.get("compound_id"))
@@ -110,7 +110,7 @@ def dashboard_data(scope):
             load_rules(tx, scope.compound_ids[0], scope.building_id, iso(scope.until_ms))["fever_threshold"]
     out["nodes"] = sync_health(scope)
     out["filters"] = {"compound_id": scope.compound_ids[0] if len(scope.compound_ids) == 1 else None,
-                      "compound_ids": [c for c in scope.compound_ids if c], "origin": scope.origin,
+                      "compound_ids": [c for c in scope.compound_ids if c], "gate": scope.origin,
                       "building_id": scope.building_id}
     return out
 
@@ -118,7 +118,7 @@ def dashboard_data(scope):
 @api.get("/dashboard")
 @allow(*VIEWERS)
 def dashboard_api():
-    """Figures per compound, gate and building for a period (default today): ?from=&to=&compound_id=&origin=&building_id=."""
+    """Figures per compound, gate and building for a period (default today): ?from=&to=&compound_id=&gate=&building_id=."""
     return jsonify(dashboard_data(scope_from_request()))
 
 

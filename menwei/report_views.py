@@ -98,8 +98,8 @@ def daily_xlsx():
 
 
 def _audit_query():
-    """The audit filters of the request: table, row_id, origin, from, to, before (a cursor) and limit."""
-    unknown = sorted(set(request.args) - {"table", "row_id", "origin", "from", "to", "before", "limit"})
+    """The audit filters of the request: table, row_id, origin, from, to, before or after (cursors) and limit."""
+    unknown = sorted(set(request.args) - {"table", "row_id", "origin", "from", "to", "before", "after", "limit"})
     if unknown:
         raise ApiError(400, f"unknown parameter {unknown[0]!r}", fields={unknown[0]: "unknown parameter"})
     catalog = runtime().catalog
@@ -111,15 +111,18 @@ def _audit_query():
         if out[key] is not None and len(out[key]) > 64:
             raise ApiError(400, f"{key} is too long", fields={key: "at most 64 characters"})
     out["since_ms"], out["until_ms"] = bounds()
-    for key, default, top in (("before", None, None), ("limit", 50, 500)):
+    for key, default, top in (("before", None, None), ("after", None, None), ("limit", 50, 500)):
         text = request.args.get(key)
         try:
             value = default if text in (None, "") else int(text)
         except ValueError:
             raise ApiError(400, f"{key} must be a whole number", fields={key: "not a whole number"}) from None
-        if value is not None and (value < 1 or (top and value > top)):
-            raise ApiError(400, f"{key} out of range", fields={key: f"1 to {top or 'any'}"})
+        low = 0 if key == "after" else 1
+        if value is not None and (value < low or (top and value > top)):
+            raise ApiError(400, f"{key} out of range", fields={key: f"{low} to {top or 'any'}"})
         out[key] = value
+    if out["before"] is not None and out["after"] is not None:
+        raise ApiError(400, "page with before or after, not both", fields={"after": "given with before"})
     return out
 
 
@@ -129,13 +132,15 @@ def audit_page_data():
     rt = runtime()
     with rt.store.read() as tx:
         found, cursor = entries(tx, rt.catalog, **q)
-    return {"entries": found, "count": len(found), "next_before": cursor, "replica_id": rt.replica.id}
+    key = "next_after" if q["after"] is not None else "next_before"
+    return {"entries": found, "count": len(found), key: cursor, "replica_id": rt.replica.id}
 
 
 @api.get("/audit")
 @allow(*READERS)
 def audit_api():
-    """Who changed what and where: ?table=&row_id=&origin=&from=&to=, newest first, paged with ?before=."""
+    """Who changed what and where: ?table=&row_id=&origin=&from=&to=; newest first paged with ?before=, or
+    oldest first from ?after= (a log position; 0 for the start)."""
     return jsonify(audit_page_data())
 
 
@@ -144,6 +149,9 @@ def audit_api():
 def audit_page():
     """The audit trail as a page, with the same filters and paging as the API."""
     data = audit_page_data()
-    nxt = dict(request.args, before=data["next_before"]) if data["next_before"] else None
+    if data.get("next_after"):
+        nxt = dict(request.args, after=data["next_after"])
+    else:
+        nxt = dict(request.args, before=data["next_before"]) if data.get("next_before") else None
     return render_template("audit.html", a=data, args=request.args, next_args=nxt,
                            tables=[t.name for t in runtime().catalog])
