@@ -131,7 +131,7 @@ def main():
         rows = floor(since)()
         out["ms"][f"{name} ({rows:,} events): floor COUNT(*)"] = timed(floor(since), args.repeat)
         out["ms"][f"{name}: dashboard"] = timed(dash(f"from={since}&to=2020-02-29"), args.repeat)
-    out["ms"]["week, one gate"] = timed(dash("from=2020-02-23&to=2020-02-29&origin=east-gate"), args.repeat)
+    out["ms"]["week, one gate"] = timed(dash("from=2020-02-23&to=2020-02-29&gate=east-gate"), args.repeat)
     out["ms"]["week, one building"] = timed(dash(f"from=2020-02-23&to=2020-02-29&building_id={b20}"), args.repeat)
     out["ms"]["audit, first page"] = timed(dash_audit(client, headers, ""), args.repeat)
     out["ms"]["audit, gate events of one day"] = timed(
