@@ -20,7 +20,7 @@ api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("dashboard", __name__, template_folder="templates")
 home = Blueprint("dashboard_home", __name__)  # the hub's "/" (a node's "/" is its gate desk)
 VIEWERS = ("operator", "viewer")
-PARAMS = ("from", "to", "compound_id", "gate", "building_id")
+PARAMS = ("from", "to", "compound_id", "gate", "origin", "building_id")  # origin: another name for gate
 ORIGIN = re.compile(r"^[\w.-]{1,64}$")
 REASONS = {"fever": "发热 fever", "quota_used": "外出次数已用 quota used", "unknown_person": "非登记人员 unknown person",
            "unknown_code": "无此通行证 unknown pass", "pass_revoked": "通行证已作废 pass revoked",
@@ -69,9 +69,10 @@ def scope_from_request(extra=()):
         raise ApiError(400, "from must not be after to", fields={"from": "after to"})
     if until - since > MAX_DAYS * 86_400_000:
         raise ApiError(400, f"a period of at most {MAX_DAYS} days", fields={"from": f"more than {MAX_DAYS} days before to"})
-    origin = request.args.get("gate") or None
+    name = "gate" if request.args.get("gate") else "origin"  # a gate is the node that recorded the crossing
+    origin = request.args.get(name) or None
     if origin is not None and not ORIGIN.match(origin):
-        raise ApiError(400, "gate must be a gate's node id", fields={"gate": "not a node id"})
+        raise ApiError(400, f"{name} must be a gate's node id", fields={name: "not a node id"})
     building_id = request.args.get("building_id") or None
     with rt.store.read() as tx:
         compound_ids = compounds_of(tx, request.args.get("compound_id"))

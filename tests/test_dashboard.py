@@ -61,6 +61,7 @@ def test_the_hub_counts_what_the_gate_recorded_per_gate_and_building(day):
 def test_filters_narrow_every_figure(day):
     b1 = _dash(day.hub, building_id=day.b1)["totals"]
     assert (b1["out"], b1["in"], b1["denied"], b1["currently_out"], b1["visitors"]) == (1, 1, 1, 0, 0)
+    assert _dash(day.hub, origin="east-gate")["totals"] == _dash(day.hub, gate="east-gate")["totals"]
     other_gate = _dash(day.hub, gate="building-20")
     assert other_gate["totals"]["out"] == 0 and other_gate["totals"]["currently_out"] == 0
     assert _dash(day.hub, compound_id=day.cluster.compound_id)["totals"]["out"] == 3
@@ -74,7 +75,7 @@ def test_filters_narrow_every_figure(day):
     ({"from": "yesterday"}, "from"), ({"to": "2020-13-01"}, "to"), ({"from": "2020-02-05", "to": "2020-02-01"}, "from"),
     ({"from": "2019-01-01", "to": "2020-02-01"}, "from"), ({"gate": "east gate; drop"}, "gate"),
     ({"building_id": "no-such-building"}, "building_id"), ({"compound_id": "no-such"}, "compound_id"),
-    ({"origin": "east-gate"}, "origin"),
+    ({"origin": "east/gate"}, "origin"), ({"gate_id": "east-gate"}, "gate_id"),
 ])
 def test_bad_parameters_are_refused_naming_the_field(gate, params, field):
     body = _dash(gate.hub, 400, **params)
