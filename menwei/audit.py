@@ -16,6 +16,8 @@ from .gate_rules import iso
 from .privacy import mask_for
 
 MAX_VALUE_CHARS = 200
+#: The field that names a row to a reader (never personal data), first found in the table's declaration.
+LABEL_FIELDS = ("name", "label", "title", "person_name", "code", "username", "plate", "item", "number", "kind")
 #: Never shown, whoever asks: secrets and blobs that say nothing to a reader.
 HIDDEN_FIELDS = {"password_hash": "••••", "photo": "[照片 photo]"}
 
@@ -100,15 +102,31 @@ def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, un
             found.append((r[0], r[1], r[2], r[3], t.name, r[4], data))
     found.sort(key=lambda e: e[0], reverse=after is None)
     page, more = found[:limit], len(found) > limit
-    out = [_entry(tx, catalog, *e) for e in page]
+    labels = {}
+    out = [_entry(tx, catalog, labels, *e) for e in page]
     return out, (page[-1][0] if more and page else None)
 
 
-def _entry(tx, catalog, seq, origin, oseq, hlc, tname, row_id, data):
+def row_label(tx, table, row_id, data, cache):
+    """What a reader calls the row (a resident's name, a room, a pass code), from the change or the row now."""
+    col = next((f for f in LABEL_FIELDS if f in table.by_name and not table.by_name[f].pii), None)
+    if col is None:
+        return None
+    if data.get(col) is not None:
+        return _shown_value(col, data[col])
+    key = (table.name, row_id)
+    if key not in cache:
+        rows = tx.rows(f"SELECT {col} FROM {table.name} WHERE id = ?", (row_id,))
+        cache[key] = _shown_value(col, rows[0][0]) if rows else None
+    return cache[key]
+
+
+def _entry(tx, catalog, labels, seq, origin, oseq, hlc, tname, row_id, data):
     t = catalog[tname]
     actor = _actor(tx, origin, oseq)
     kind = "delete" if data.get(DELETED) is True else "create" if t.append_only else "write"
-    return {"seq": seq, "table": tname, "row_id": row_id, "origin": origin, "oseq": oseq, "stamp": str(hlc),
+    return {"seq": seq, "table": tname, "row_id": row_id, "row_label": row_label(tx, t, row_id, data, labels),
+            "origin": origin, "oseq": oseq, "stamp": str(hlc),
             "at": iso(physical_ms(hlc)), "kind": kind, "fields": sorted(k for k in data if k != DELETED),
             "values": shown_fields(t, {k: v for k, v in data.items() if k != DELETED}),
             "actor": actor or (data.get("operator") if tname == "gate_events" else None),

@@ -35,11 +35,13 @@ def test_following_forwards_sees_what_paging_backwards_sees_in_the_other_order(t
     trail.hub.api("PATCH", f"/rows/residents/{trail.li}", json={"notes": "新"})
     news = _audit(trail.hub, after=last)["entries"]  # … then exactly the new change
     assert [(e["table"], e["row_id"], e["values"]) for e in news] == [("residents", trail.li, {"notes": "新"})]
+    assert news[0]["row_label"] == "李四"  # named from the row as it is now: the change wrote only notes
 
 
 def test_periods_and_tables_narrow_the_trail(trail):
     events = _audit(trail.hub, table="gate_events", **{"from": "2020-02-03", "to": "2020-02-03"})["entries"]
     assert len(events) == 2 and {e["origin"] for e in events} == {"east-gate"}
+    assert {e["row_label"] for e in events} == {"王五", "张三"}
     assert _audit(trail.hub, **{"from": "2020-02-04"})["entries"] == []
     assert _audit(trail.hub, **{"to": "2020-02-02"})["entries"] == []
     notes = _audit(trail.hub, table="residents", row_id=trail.wang, after=0)["entries"]
@@ -71,6 +73,7 @@ def test_bad_cursors_are_refused_naming_the_field(gate, params, field):
 def test_the_audit_page_links_to_the_next_page_either_way(trail):
     html = trail.hub.http.get("/audit?limit=2").get_data(as_text=True)
     assert html.count("<tr data-seq=") == 2 and "before=" in html and "更早 Older" in html
+    assert "张三" in html  # the newest change is 张三's crossing, named
     html = trail.hub.http.get("/audit?limit=2&after=0").get_data(as_text=True)
     assert html.count("<tr data-seq=") == 2 and "after=" in html and "更新 Newer" in html
     assert "/assets/page.js" in html
