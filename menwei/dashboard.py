@@ -1,8 +1,8 @@
 """The dashboard's figures, per compound, gate and building, as SQL aggregates over the stored rows.
 
 Crossings come from gate_events through a covering (compound_id, at, …) index: every query reads only the
-period's rows. "Currently out" looks up each resident's last allowed crossing through the
-(resident_id, at) index, one index seek per resident, whatever the number of events. Times are stored
+period's rows. "Currently out" looks up each resident's last allowed crossing through a covering
+(resident_id, at, …) index, one index seek per resident, whatever the number of events. Times are stored
 as UTC ISO strings of one format (gate_rules.iso), so ranges compare as text; days are local days in
 the compound's time zone.
 """

@@ -37,7 +37,8 @@ LOCAL_INDEXES = (
     # A period's crossings; it holds every column the dashboard counts by, so its queries never read the table.
     ("ix_gate_events_dashboard", "gate_events", ("compound_id", "at", "gate", "household_id", "direction", "decision",
                                                  "purpose", "temperature")),
-    ("ix_gate_events_resident_at", "gate_events", ("resident_id", "at")),  # who is out right now
+    # Who is out right now: each resident's last allowed crossing, read from the index alone.
+    ("ix_gate_events_resident_last", "gate_events", ("resident_id", "at", "decision", "direction", "gate")),
     ("ix_sync_log_row", "sync_log", ("row_id",)),  # one row's history, whichever its table
 )
 
