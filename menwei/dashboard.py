@@ -93,10 +93,15 @@ def denial_reasons(tx, scope, pg):
     Only denied crossings are read from the table (their reasons), a small part of all.
     """
     where, args = _events_where(scope, scope.since_ms, scope.until_ms)
+    # Reasons that are not a list of objects (a row written by hand through the API, another version of a
+    # gate) count once without a code ("other"), never as an error that takes the whole dashboard down.
     if pg:
-        each, code = "CROSS JOIN LATERAL jsonb_array_elements(CAST(g.reasons AS jsonb)) AS r(value)", "r.value ->> 'code'"
+        each = ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(CAST(g.reasons AS jsonb)) = 'array' "
+                "THEN CAST(g.reasons AS jsonb) ELSE CAST('[null]' AS jsonb) END) AS r(value)")
+        code = "CASE WHEN jsonb_typeof(r.value) = 'object' THEN r.value ->> 'code' END"
     else:
-        each, code = "JOIN json_each(g.reasons) r", "json_extract(r.value, '$.code')"
+        each = "JOIN json_each(CASE WHEN json_type(g.reasons) = 'array' THEN g.reasons ELSE '[null]' END) r"
+        code = "CASE WHEN r.type = 'object' THEN json_extract(r.value, '$.code') END"
     return tx.rows(f"SELECT g.gate, g.household_id, {code}, COUNT(*) FROM gate_events g {each} "
                    f"WHERE {where} AND g.decision = 'denied' GROUP BY g.gate, g.household_id, {code}", args)
 

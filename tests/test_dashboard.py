@@ -130,3 +130,15 @@ def test_node_health_says_why_a_node_needs_a_look():
     assert node_health([base], 2000, 3, 300_000)[0]["stale"] is False
     assert node_health([{**base, "schema_version": 2}], 2000, 3, 300_000)[0]["why"] == ["schema differs"]
     assert node_health([{**base, "last_error": "skew"}], 2000, 3, 300_000)[0]["why"] == ["last sync refused"]
+
+
+def test_reasons_written_by_hand_in_any_shape_count_as_other_and_break_nothing(gate):
+    from menwei.gate_rules import iso
+    for reasons in ({"code": "fever"}, "fever", [1, {"code": "quota_used"}], None):
+        r = gate.hub.api("POST", "/rows/gate_events", json={
+            "compound_id": gate.cluster.compound_id, "gate": "hand", "direction": "out", "decision": "denied",
+            "at": iso(gate.cluster.base()), "reasons": reasons})
+        assert r.status_code == 201, r.get_json()
+    d = _dash(gate.hub)
+    assert d["denials_by_reason"] == {"other": 4, "quota_used": 1} and d["totals"]["denied"] == 4
+    assert d["totals"]["fevers"] == 0  # only the gate's own list of reasons says fever
