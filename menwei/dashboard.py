@@ -116,15 +116,6 @@ def daily(tx, scope, days):
     return out
 
 
-def temperatures(tx, scope):
-    """How many crossings measured each temperature, in 0.1 °C steps."""
-    where, args = _events_where(scope, scope.since_ms, scope.until_ms)
-    t10 = "CAST(ROUND(g.temperature * 10) AS INTEGER)"
-    rows = tx.rows(f"SELECT {t10}, COUNT(*) FROM gate_events g WHERE {where} AND g.temperature IS NOT NULL "
-                   f"GROUP BY {t10} ORDER BY 1", args)
-    return [{"celsius": t / 10, "count": n} for t, n in rows]
-
-
 def currently_out(tx, scope, at_ms):
     """Per (gate, building): residents whose last allowed crossing up to ``at_ms`` was out (and where)."""
     marks = ", ".join("?" * len(scope.compound_ids))
@@ -191,8 +182,10 @@ def figures(tx, scope, now_ms, pg=False):
         for k, v in counters.items():
             totals[k] += v
 
+    from .dashboard_cache import cached_day, period_rows, temperatures as cached_temperatures  # it imports this
+    rows = period_rows(tx, scope, now_ms, pg)  # whole days from the cache, the rest by the queries above
     building_of = household_buildings(tx, scope.compound_ids)
-    for gate, household, c in crossings(tx, scope):
+    for gate, household, c in rows.crossings:
         add(gate, building_of.get(household), c)
     as_of = min(now_ms, scope.until_ms)
     for gate, building, n in currently_out(tx, scope, as_of):
@@ -202,7 +195,7 @@ def figures(tx, scope, now_ms, pg=False):
         add(gate, building, {"open_incidents": n})
         incident_kinds[kind] = incident_kinds.get(kind, 0) + n
     reasons, gate_reasons, building_reasons = {}, {}, {}
-    for gate, household, code, n in denial_reasons(tx, scope, pg):
+    for gate, household, code, n in rows.denials:
         code, building = code or "other", building_of.get(household)
         reasons[code] = reasons.get(code, 0) + n
         if code == "fever":  # a fever is always a reason to deny: counted here, from the reasons
@@ -231,11 +224,17 @@ def figures(tx, scope, now_ms, pg=False):
                        "deliveries": building_deliveries.get(b, dict.fromkeys(ORDER_STATUSES, 0))}
                       for b, c in sorted(buildings.items(), key=lambda kv: _building_key(labels, kv[0]))],
         "denials_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "daily": daily(tx, scope, chart_days),
-        "temperatures": temperatures(tx, scope),
+        "daily": _series(tx, scope, chart_days, rows, cached_day),
+        "temperatures": cached_temperatures(rows),
         "deliveries": delivered,
         "incidents": {"open": totals["open_incidents"], "by_kind": incident_kinds},
     }
+
+
+def _series(tx, scope, days, rows, cached_day):
+    """The daily chart: days the cache just read come from it, the others from one query a day."""
+    live = {d["date"]: d for d in daily(tx, scope, [d for d in days if cached_day(rows, d[0]) is None])}
+    return [live.get(day.isoformat()) or {"date": day.isoformat(), **cached_day(rows, day)} for day, _, _ in days]
 
 
 def _key(kv):

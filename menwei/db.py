@@ -1,6 +1,6 @@
 """The database extension, created once and bound to each app in its factory."""
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Column, String, Table, text
+from sqlalchemy import BigInteger, Column, String, Table, Text, text
 
 from sync.sql_store import build_metadata
 
@@ -30,6 +30,15 @@ write_actors = Table("write_actors", db.metadata,
                      Column("last_oseq", BigInteger, nullable=False),
                      Column("actor", String(64), nullable=False),
                      Column("at_ms", BigInteger, nullable=False))
+
+#: Local: whole local days of gate-event aggregates for the dashboard (menwei/dashboard_cache.py), each
+#: valid as of the log position it was read at.
+dashboard_days = Table("dashboard_days", db.metadata,
+                       Column("compound_id", String(64), primary_key=True),
+                       Column("tz", String(64), primary_key=True),
+                       Column("day", String(10), primary_key=True),
+                       Column("log_seq", BigInteger, nullable=False),
+                       Column("payload", Text, nullable=False))
 
 #: Local indexes for the dashboard and the audit trail, kept out of the replicated declarations (they
 #: change no wire format). Created IF NOT EXISTS at every start, so databases made before them get them.

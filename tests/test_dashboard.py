@@ -142,3 +142,32 @@ def test_reasons_written_by_hand_in_any_shape_count_as_other_and_break_nothing(g
     d = _dash(gate.hub)
     assert d["denials_by_reason"] == {"other": 4, "quota_used": 1} and d["totals"]["denied"] == 4
     assert d["totals"]["fevers"] == 0  # only the gate's own list of reasons says fever
+
+
+def test_whole_days_come_from_the_cache_and_a_late_event_refreshes_its_day(day, monkeypatch):  # noqa: F811
+    from menwei import dashboard_cache
+    from menwei.gate_rules import iso
+    g = day
+    g.cluster.base.advance(2 * 86_400_000)  # 5 February: 张三 comes back
+    g.check(resident_id=g.zhang, direction="in")
+    g.sync()
+    week = {"from": "2020-01-30", "to": "2020-02-05"}
+    first = _dash(g.hub, **week)
+    with g.hub.rt.store.read() as tx:
+        stored = [d for (d,) in tx.rows("SELECT day FROM dashboard_days ORDER BY day")]
+    assert stored == ["2020-01-30", "2020-01-31", "2020-02-01", "2020-02-02", "2020-02-03", "2020-02-04"]
+    assert (first["totals"]["out"], first["totals"]["in"]) == (3, 3)  # today, 5 February, counted live
+    # A gate that was offline delivers a crossing of 3 February two days late.
+    r = g.hub.api("POST", "/rows/gate_events", json={
+        "compound_id": g.cluster.compound_id, "gate": "west-gate", "direction": "out", "decision": "allowed",
+        "purpose": "outing", "at": iso(1_580_706_000_000), "household_id": g.h101, "temperature": 36.6})
+    assert r.status_code == 201
+    again = _dash(g.hub, **week)
+    assert again["totals"]["out"] == 4 and _by(again["daily"], "date", "2020-02-03")["out"] == 4
+    assert _by(again["gates"], "gate", "west-gate")["out"] == 1
+    assert _dash(g.hub, gate="west-gate", **week)["totals"]["out"] == 1  # a gate's rows picked from the cache
+    cached = {k: _dash(g.hub, **week)[k] for k in ("totals", "gates", "buildings", "denials_by_reason", "daily",
+                                                   "temperatures", "deliveries")}
+    monkeypatch.setattr(dashboard_cache, "MIN_CACHED_DAYS", 10**6)  # every figure counted live instead
+    live = _dash(g.hub, **week)
+    assert cached == {k: live[k] for k in cached}
