@@ -1,6 +1,7 @@
 """The community hub: a replica like every node, that also answers the nodes' pushes and pulls."""
 from menwei.app_base import build_app
 from menwei.auth import mark_public
+from menwei.dashboard_views import home as dashboard_home
 from menwei.reconcile_views import api as reconcile_api, pages as reconcile_pages
 from sync.http_recovery import bp as recovery_bp
 from sync.http_server import bp as sync_bp
@@ -16,6 +17,7 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(admin_bp)
     app.register_blueprint(reconcile_api)
     app.register_blueprint(reconcile_pages)
+    app.register_blueprint(dashboard_home)  # the hub's "/"; a node's is its gate desk
     mark_public(app, "sync.")  # nodes sign their sync requests with their own tokens
     mark_public(app, "sync_recovery.")
     return app

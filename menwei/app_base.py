@@ -39,6 +39,11 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     from .roster_views import api as roster_api, pages as roster_pages
     from .basket_views import api as basket_api, pages as basket_pages
     from .manage_views import api as manage_api, pages as manage_pages
+    from .dashboard_views import api as dashboard_api, pages as dashboard_pages
+    from .report_views import api as reports_api, pages as reports_pages
+    from .exports import api as exports_api, pages as exports_pages
+    for bp in (dashboard_api, dashboard_pages, reports_api, reports_pages, exports_api, exports_pages):
+        app.register_blueprint(bp)
     app.register_blueprint(manage_pages)
     app.register_blueprint(manage_api)
     from .openapi import bp as openapi_bp

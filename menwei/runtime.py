@@ -4,9 +4,9 @@ from flask import current_app
 from sync.clock import HybridClock, wall_ms
 from sync.http_client import SyncClient
 from sync.node_registry import NodeRegistry
-from sync.replica import Replica
 from sync.sql_store import SqlStore
 
+from .audit import ActorReplica
 from .errors import ApiError
 from .tables import CATALOG
 
@@ -25,7 +25,7 @@ class Runtime:
         self._client = None
         self.registry = NodeRegistry(self.store, self.wall) if self.role == "hub" else None
         if self.role == "hub":
-            self._replica = Replica(self.store, CATALOG, app.config["HUB_ID"], self.clock)
+            self._replica = ActorReplica(self.store, CATALOG, app.config["HUB_ID"], self.clock)
 
     def state(self, key, default=None):
         """Read one value of the replica's persistent state (works before enrolment)."""
@@ -45,7 +45,7 @@ class Runtime:
             if rid is None:
                 raise ApiError(409, "this node is not enrolled yet: run `menwei node enroll --hub URL --code CODE`",
                                code="not_enrolled")
-            self._replica = Replica(self.store, CATALOG, rid, self.clock)
+            self._replica = ActorReplica(self.store, CATALOG, rid, self.clock)
         return self._replica
 
     @property

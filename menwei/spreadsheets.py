@@ -1,4 +1,5 @@
-"""Reading the property office's spreadsheets (.xlsx or .csv) into a header map and plain string rows."""
+"""Spreadsheets: reading the property office's (.xlsx or .csv) into a header map and plain string rows, and
+writing reports and exports safely (no cell a spreadsheet program would run as a formula)."""
 import csv
 import io
 import pathlib
@@ -81,3 +82,48 @@ def find_header(rows, mapping=None, scan=10):
                 best_cols[j] = f
             last = best + 1
     return last, best_cols
+
+
+#: A text cell starting with one of these is a formula (or DDE call) to Excel and LibreOffice when opened
+#: from a CSV file: such cells get a leading apostrophe (OWASP's advice), shown but never evaluated.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_CHARS = 32_767  # the most one .xlsx cell holds
+
+
+def csv_safe(value):
+    """A value ready for a CSV cell: text that could start a formula is prefixed with an apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def xlsx_cell(ws, value, bold=False):
+    """A write-only cell for ``ws``: text always stored as text (never a formula), trimmed to what a cell holds."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_MAX_CHARS]
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would store "=…" as a formula
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
+def write_xlsx(sheets, out):
+    """Write [(title, header, rows)] as one .xlsx workbook to the binary file ``out`` (rows may be a generator)."""
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        ws = wb.create_sheet(title[:31])  # Excel's limit on sheet names
+        if header:
+            ws.append([xlsx_cell(ws, h, bold=True) for h in header])
+        for row in rows:
+            ws.append([xlsx_cell(ws, v) for v in row])
+    wb.save(out)

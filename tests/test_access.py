@@ -32,6 +32,11 @@ EXPECTED = {
     "reconcile.list_violations": {C, W}, "reconcile.node_summaries": {C, W}, "reconcile.node_report": {C, W},
     "reconcile.ack_violation": {C}, "reconcile.merge": {C}, "reconcile_pages.reconcile_page": {C, W},
     "manage_pages.manage_page": {C}, "manage_api.import_register": {C},
+    "dashboard_home.home_page": EVERYONE,  # the hub's "/": a volunteer is sent on to the basket
+    "dashboard.dashboard_page": {C, O, W}, "dashboard_api.dashboard_api": {C, O, W},
+    "reports.daily_page": {C, W}, "reports.daily_xlsx": {C, W}, "reports.audit_page": {C, W},
+    "reports_api.audit_api": {C, W},
+    "exports.exports_page": {C}, "exports_api.export_csv": {C}, "exports_api.export_xlsx": {C},
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC,  # node tokens: tests/test_sync_protocol.py
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
