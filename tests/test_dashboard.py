@@ -201,3 +201,14 @@ def test_the_nav_bar_links_exactly_the_pages_a_role_may_open(gate, side):
         assert links == expected, (side, role, links)
         for url in links:  # and every one of them opens for this role
             assert client.get(url).status_code in (200, 302), (side, role, url)
+
+
+def test_a_short_period_is_charted_with_whole_days_before_it(gate):
+    r = gate.hub.api("POST", "/rows/gate_events", json={  # 28 January, 09:00 in Shanghai: earlier in the day than now
+        "compound_id": gate.cluster.compound_id, "gate": "east-gate", "direction": "out", "decision": "allowed",
+        "purpose": "outing", "at": "2020-01-28T01:00:00.000Z"})
+    assert r.status_code == 201
+    daily = _dash(gate.hub)["daily"]
+    assert [d["date"] for d in daily] == [f"2020-01-{d}" for d in range(28, 32)] + ["2020-02-01", "2020-02-02",
+                                                                                   "2020-02-03"]
+    assert daily[0] == {"date": "2020-01-28", "out": 1, "in": 0, "denied": 0}
