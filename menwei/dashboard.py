@@ -182,7 +182,8 @@ def figures(tx, scope, now_ms, pg=False):
         for k, v in counters.items():
             totals[k] += v
 
-    from .dashboard_cache import cached_day, period_rows, temperatures as cached_temperatures  # it imports this
+    # Imported here: dashboard_cache builds on the queries of this module.
+    from .dashboard_cache import cached_day, period_rows, temperatures as cached_temperatures
     rows = period_rows(tx, scope, now_ms, pg)  # whole days from the cache, the rest by the queries above
     building_of = household_buildings(tx, scope.compound_ids)
     for gate, household, c in rows.crossings:
@@ -210,8 +211,12 @@ def figures(tx, scope, now_ms, pg=False):
     for building in building_deliveries:
         buildings.setdefault(building, _blank())
     days = local_days(scope.since_ms, scope.until_ms, scope.tz)
-    chart_days = days if len(days) >= MIN_CHART_DAYS else \
-        local_days(scope.until_ms - (MIN_CHART_DAYS - 1) * 86_400_000, scope.until_ms, scope.tz)
+    chart_days = days
+    if len(days) < MIN_CHART_DAYS:  # a short period is charted with the whole days before it
+        zone = ZoneInfo(scope.tz)
+        first = days[-1][0] - dt.timedelta(days=MIN_CHART_DAYS - 1)
+        chart_start = int(dt.datetime.combine(first, dt.time(), zone).timestamp() * 1000)
+        chart_days = local_days(chart_start, scope.until_ms, scope.tz)
     labels = building_labels(tx, scope.compound_ids)
     return {
         "period": {"from": iso(scope.since_ms), "to": iso(scope.until_ms), "timezone": scope.tz,

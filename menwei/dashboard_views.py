@@ -182,15 +182,16 @@ def home_page():
     return render_dashboard()
 
 
-NAV = (  # (endpoint, label, roles; None: every role), in the bar's order
-    ("home", "看板 Dashboard", ("coordinator", "operator", "viewer")),
-    ("reconcile_pages.reconcile_page", "对账 Reconcile", ("coordinator", "viewer")),
-    ("manage_pages.manage_page", "管理·通行证 Manage & passes", ("coordinator",)),
-    ("roster_pages.roster_page", "排班 Roster", None),
-    ("basket_pages.basket_page", "菜篮子 Basket", ("coordinator", "volunteer", "viewer")),
-    ("reports.daily_page", "日报 Daily report", ("coordinator", "viewer")),
-    ("reports.audit_page", "审计 Audit", ("coordinator", "viewer")),
-    ("reports.exports_page", "导出 Exports", ("coordinator",)),
+NAV = (  # (endpoint, label) in the bar's order; a link shows where the page exists and the role may open it
+    ("desk.desk_page", "门岗 Gate desk"),  # a node's "/"
+    ("home", "看板 Dashboard"),
+    ("reconcile_pages.reconcile_page", "对账 Reconcile"),
+    ("manage_pages.manage_page", "管理·通行证 Manage & passes"),
+    ("roster_pages.roster_page", "排班 Roster"),
+    ("basket_pages.basket_page", "菜篮子 Basket"),
+    ("reports.daily_page", "日报 Daily report"),
+    ("reports.audit_page", "审计 Audit"),
+    ("exports.exports_page", "导出 Exports"),
 )
 
 
@@ -206,10 +207,14 @@ def nav_links():
             return []
         views = current_app.view_functions
         out = []
-        for endpoint, label, roles in NAV:
+        for endpoint, label in NAV:
+            # Who may follow a link is the page's own access rule; the hub's "/" is the dashboard's (a
+            # volunteer opening it is sent on to the basket, which has its own link).
+            rule = "dashboard.dashboard_page" if endpoint == "home" else endpoint
             if endpoint == "home":
-                endpoint = "dashboard_home.home_page" if "dashboard_home.home_page" in views else "dashboard.dashboard_page"
-            if endpoint in views and (roles is None or who.role in roles):
+                endpoint = "dashboard_home.home_page" if "dashboard_home.home_page" in views else rule
+            access = getattr(views.get(rule), "menwei_access", None)
+            if endpoint in views and access is not None and (access == "public" or who.may(access)):
                 url = url_for(endpoint)
                 out.append({"url": url, "label": label, "current": request.path == url})
         return out

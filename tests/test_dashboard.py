@@ -172,3 +172,44 @@ def test_whole_days_come_from_the_cache_and_a_late_event_refreshes_its_day(day, 
     monkeypatch.setattr(dashboard_cache, "MIN_CACHED_DAYS", 10**6)  # every figure counted live instead
     live = _dash(g.hub, **week)
     assert cached == {k: live[k] for k in cached}
+
+
+NAV_PAGES = {  # what each role finds in the nav bar at the hub and at a gate node
+    "hub": {"coordinator": {"/", "/reconcile", "/manage", "/roster", "/basket", "/reports/daily", "/audit", "/exports"},
+            "operator": {"/", "/roster"}, "volunteer": {"/roster", "/basket"},
+            "viewer": {"/", "/reconcile", "/roster", "/basket", "/reports/daily", "/audit"}},
+    "node": {"coordinator": {"/", "/dashboard", "/manage", "/roster", "/basket", "/reports/daily", "/audit", "/exports"},
+             "operator": {"/", "/dashboard", "/roster"}, "volunteer": {"/roster", "/basket"},
+             "viewer": {"/dashboard", "/roster", "/basket", "/reports/daily", "/audit"}},
+}
+
+
+@pytest.mark.parametrize("side", ["hub", "node"])
+def test_the_nav_bar_links_exactly_the_pages_a_role_may_open(gate, side):
+    import re
+    from conftest import PASSWORD
+    for role in NAV_PAGES[side]:
+        r = gate.hub.api("POST", "/accounts", json={"username": f"nav-{role}", "password": PASSWORD, "role": role})
+        assert r.status_code == 201, r.get_json()
+    gate.sync()
+    app = gate.hub.app if side == "hub" else gate.east.app
+    for role, expected in NAV_PAGES[side].items():
+        client = app.test_client()
+        assert client.post("/api/v1/auth/login", json={"username": f"nav-{role}", "password": PASSWORD}).status_code == 200
+        page = client.get("/roster").get_data(as_text=True)  # a page every role may open
+        nav = page.split('<nav class="menwei-nav"')[1].split("</nav>")[0]
+        links = set(re.findall(r'<a href="([^"]+)"', nav))
+        assert links == expected, (side, role, links)
+        for url in links:  # and every one of them opens for this role
+            assert client.get(url).status_code in (200, 302), (side, role, url)
+
+
+def test_a_short_period_is_charted_with_whole_days_before_it(gate):
+    r = gate.hub.api("POST", "/rows/gate_events", json={  # 28 January, 09:00 in Shanghai: earlier in the day than now
+        "compound_id": gate.cluster.compound_id, "gate": "east-gate", "direction": "out", "decision": "allowed",
+        "purpose": "outing", "at": "2020-01-28T01:00:00.000Z"})
+    assert r.status_code == 201
+    daily = _dash(gate.hub)["daily"]
+    assert [d["date"] for d in daily] == [f"2020-01-{d}" for d in range(28, 32)] + ["2020-02-01", "2020-02-02",
+                                                                                   "2020-02-03"]
+    assert daily[0] == {"date": "2020-01-28", "out": 1, "in": 0, "denied": 0}
