@@ -13,7 +13,8 @@ import requests
 from marshmallow import ValidationError
 
 from .replica import paused_gc
-from .wire import PushResponse, pull_response_schema
+from .snapshot import apply_snapshot_page
+from .wire import PushResponse, pull_response_schema, snapshot_page_schema
 
 log = logging.getLogger("menwei.sync")
 
@@ -53,6 +54,7 @@ class SyncClient:
         self.timeout, self.skew_bound_ms = timeout, skew_bound_ms
         self.http = session or requests.Session()
         self.pull_schema = pull_response_schema(replica.catalog, max(max_batch, pull_limit))
+        self.snapshot_schema = snapshot_page_schema(replica.catalog, max(max_batch, pull_limit))
         self.status = SyncStatus(**replica.get_state("sync_status", {}))
         self._lock = threading.Lock()
 
@@ -136,14 +138,25 @@ class SyncClient:
         return True
 
     def pull(self):
-        """Fetch and merge the hub's changes until none are left; return how many were new."""
-        got = 0
+        """Fetch and merge the hub's changes until none are left; return how many were new.
+
+        A bootstrap left unfinished is finished first; a hub that has compacted away changes this
+        node never pulled (HTTP 410, ``rebootstrap``) sends its compound as a snapshot instead.
+        """
+        got, rebooted = 0, False
+        if self.replica.get_state("bootstrap") is not None:
+            self.bootstrap()
         while True:
             cursor = self.replica.get_state("cursor", 0)
             resp = self.http.get(self.hub_url + "/sync/v1/pull", headers=self._headers(), timeout=self.timeout,
                                  params={"cursor": cursor, "limit": self.pull_limit,
                                          "schema_version": self.schema_version,
                                          "clock_ms": self.replica.clock.wall(), "pending": self.pending()})
+            if resp.status_code == 410 and _code(resp) == "rebootstrap" and not rebooted:
+                rebooted = True
+                log.warning("the hub compacted changes this node never pulled: bootstrapping from a snapshot")
+                self.bootstrap()
+                continue
             try:
                 page = self.pull_schema.load(self._check(resp))
             except ValidationError as e:
@@ -153,6 +166,44 @@ class SyncClient:
             result = self.replica.apply_remote(page["changes"], state={"cursor": page["cursor"]})
             got += result.applied
             if not page["more"]:
+                return got
+
+    def bootstrap(self):
+        """Take in the compound's current state as a snapshot and the cursor to pull from after it.
+
+        Page by page, each merged in its own transaction with the progress made, so an interrupted
+        bootstrap resumes where it stopped; the node's unsent changes stay queued. Returns rows received.
+        """
+        progress = self.replica.get_state("bootstrap")
+        if progress is None:
+            # Saved before the first request: a node whose bootstrap fails at once still bootstraps,
+            # not replays, on its next sync.
+            progress = {"cursor": None, "seen": None, "table": None, "after": None,
+                        "unsent_after": self.replica.get_state("pushed_lseq", 0)}
+            self.replica.set_state("bootstrap", progress)
+        scope = self.replica.get_state("compound_id")
+        got = 0
+        while True:
+            params = {"limit": self.pull_limit, "schema_version": self.schema_version,
+                      "clock_ms": self.replica.clock.wall(), "pending": self.pending()}
+            if progress["table"] is not None:
+                params["table"] = progress["table"]
+                if progress["after"] is not None:
+                    params["after"] = progress["after"]
+            resp = self.http.get(self.hub_url + "/sync/v1/snapshot", headers=self._headers(),
+                                 timeout=self.timeout, params=params)
+            try:
+                with paused_gc():
+                    page = self.snapshot_schema.load(self._check(resp))
+            except ValidationError as e:
+                raise SyncFailed(f"the hub sent a snapshot this node cannot read: {_first(e.messages)}",
+                                 "bad_answer") from None
+            if progress["cursor"] is None:
+                if "cursor" not in page or "seen" not in page:
+                    raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
+                progress.update(cursor=page["cursor"], seen=page["seen"])
+            got += len(page["rows"])
+            if apply_snapshot_page(self.replica, page, progress, scope, progress["unsent_after"]):
                 return got
 
     def sync_once(self):
@@ -196,6 +247,13 @@ class SyncClient:
 
     def _save(self):
         self.replica.set_state("sync_status", {k: v for k, v in asdict(self.status).items()})
+
+
+def _code(resp):
+    try:
+        return resp.json().get("code")
+    except ValueError:
+        return None
 
 
 def _first(messages):

@@ -1,4 +1,4 @@
-"""HTTP adapter of the hub's sync role: POST /sync/v1/enroll, POST /sync/v1/push, GET /sync/v1/pull.
+"""HTTP adapter of the hub's sync role: POST /sync/v1/enroll, POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/snapshot.
 
 Thin: it authenticates, decodes and validates, then hands the batch to the shared Replica.
 """
@@ -14,7 +14,8 @@ from marshmallow import ValidationError
 from .changelog import SequenceGap
 from .clock import ClockSkewError
 from .replica import ScopeError, paused_gc
-from .wire import EnrollRequest, PullQuery, push_request_schema
+from .snapshot import snapshot_page_json
+from .wire import EnrollRequest, PullQuery, SnapshotQuery, push_request_schema
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 
@@ -175,3 +176,30 @@ def pull():
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
                     f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')
+
+
+@bp.get("/snapshot")
+def snapshot():
+    """Return one page of the node's compound as it is now; the first page also carries the cursor to pull from."""
+    node = _node()
+    ctx = _ctx()
+    try:
+        q = SnapshotQuery().load(request.args)
+    except ValidationError as e:
+        first = next(iter(e.messages), "query")
+        raise SyncError(400, f"invalid snapshot request: problem in {first!r}", "invalid", fields=e.messages) from None
+    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    table, after = q["table"], q["after"]
+    if table is not None and table not in ctx.catalog:
+        raise SyncError(400, f"unknown table {table[:64]!r}", "invalid", fields={"table": ["unknown table"]})
+    if table is None and after is not None:
+        raise SyncError(400, "after needs a table", "invalid", fields={"after": ["needs a table"]})
+    if table is not None and after is not None and ctx.catalog[table].append_only:
+        if not after.isdigit():
+            raise SyncError(400, "after must be a log position for this table", "invalid",
+                            fields={"after": ["must be a whole number"]})
+        after = int(after)
+    if table is None:
+        ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
+    with paused_gc():
+        return _respond(snapshot_page_json(ctx.replica, node["compound_id"], table, after, q["limit"]))

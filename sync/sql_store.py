@@ -13,6 +13,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, Meta
                         UniqueConstraint, event)
 
 from .sql_bulk import insert_rows, rows_where_in
+from .sql_snapshot import SnapshotTxn
 from .tables import DELETED
 
 # In SQLite only a column declared exactly INTEGER PRIMARY KEY is the rowid: rows then append in order
@@ -182,7 +183,7 @@ class SqlStore:
                 yield Txn(self, conn)
 
 
-class Txn:
+class Txn(SnapshotTxn):
     """Bulk reads and writes of one transaction."""
 
     def __init__(self, store, conn):
