@@ -47,7 +47,9 @@ def enroll(data_dir, hub_url, code):
     """Enrol this node with the hub using a one-time code, then take in its compound as a snapshot."""
     from menwei.errors import ApiError
     from menwei.runtime import runtime
+    from menwei.serve import limit_malloc_arenas
     from sync.http_client import SyncFailed
+    limit_malloc_arenas()  # the snapshot is fetched in a second thread; it needs no arena of its own
     app = node_app(data_dir)
     try:
         body = enroll_node(app, hub_url, code)
@@ -71,7 +73,9 @@ def sync(data_dir, once):
     """Sync with the hub now; exit non-zero if the round fails."""
     from menwei.errors import ApiError
     from menwei.runtime import runtime
+    from menwei.serve import limit_malloc_arenas
     from sync.http_client import SyncFailed
+    limit_malloc_arenas()
     app = node_app(data_dir)
     with app.app_context():
         try:

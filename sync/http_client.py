@@ -172,7 +172,8 @@ class SyncClient:
         """Take in the compound's current state as a snapshot and the cursor to pull from after it.
 
         Page by page, each merged in its own transaction with the progress made, so an interrupted
-        bootstrap resumes where it stopped; the node's unsent changes stay queued. Returns rows received.
+        bootstrap resumes where it stopped; the node's unsent changes stay queued. The next page is
+        fetched while this one is merged. Returns the rows received.
         """
         progress = self.replica.get_state("bootstrap")
         if progress is None:
@@ -182,29 +183,38 @@ class SyncClient:
                         "unsent_after": self.replica.get_state("pushed_lseq", 0)}
             self.replica.set_state("bootstrap", progress)
         scope = self.replica.get_state("compound_id")
-        got = 0
-        while True:
-            params = {"limit": self.pull_limit, "schema_version": self.schema_version,
-                      "clock_ms": self.replica.clock.wall(), "pending": self.pending()}
-            if progress["table"] is not None:
-                params["table"] = progress["table"]
-                if progress["after"] is not None:
-                    params["after"] = progress["after"]
-            resp = self.http.get(self.hub_url + "/sync/v1/snapshot", headers=self._headers(),
-                                 timeout=self.timeout, params=params)
-            try:
-                with paused_gc():
-                    page = self.snapshot_schema.load(self._check(resp))
-            except ValidationError as e:
-                raise SyncFailed(f"the hub sent a snapshot this node cannot read: {_first(e.messages)}",
-                                 "bad_answer") from None
-            if progress["cursor"] is None:
-                if "cursor" not in page or "seen" not in page:
-                    raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
-                progress.update(cursor=page["cursor"], seen=page["seen"])
-            got += len(page["rows"])
-            if apply_snapshot_page(self.replica, page, progress, scope, progress["unsent_after"]):
-                return got
+        got, pending = 0, self.pending()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menwei-snapshot") as ahead:
+            page = self._snapshot_page(progress["table"], progress["after"], pending)
+            while True:
+                if progress["cursor"] is None:
+                    if "cursor" not in page or "seen" not in page:
+                        raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
+                    progress.update(cursor=page["cursor"], seen=page["seen"])
+                nxt = page["next"]
+                upcoming = ahead.submit(self._snapshot_page, nxt["table"], nxt["after"], pending) if nxt else None
+                got += len(page["rows"])
+                if apply_snapshot_page(self.replica, page, progress, scope, progress["unsent_after"]):
+                    return got
+                page = None  # let it go before the next one arrives
+                page = upcoming.result()
+
+    def _snapshot_page(self, table, after, pending):
+        """Fetch and check one snapshot page (the first one when ``table`` is None)."""
+        params = {"limit": min(self.pull_limit, 1000), "schema_version": self.schema_version,
+                  "clock_ms": self.replica.clock.wall(), "pending": pending}
+        if table is not None:
+            params["table"] = table
+            if after is not None:
+                params["after"] = after
+        resp = self.http.get(self.hub_url + "/sync/v1/snapshot", headers=self._headers(), timeout=self.timeout,
+                             params=params)
+        try:
+            with paused_gc():
+                return self.snapshot_schema.load(self._check(resp))
+        except ValidationError as e:
+            raise SyncFailed(f"the hub sent a snapshot this node cannot read: {_first(e.messages)}",
+                             "bad_answer") from None
 
     def sync_once(self):
         """Run one full round (push, then pull) and record the outcome; raise SyncFailed on failure."""

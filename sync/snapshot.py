@@ -11,6 +11,10 @@ import orjson
 
 from .replica import paused_gc
 
+#: A page ends after this much JSON even if it holds fewer rows than asked: a gate laptop's memory
+#: is bounded by the page, and a few rows (receipt photos) may weigh megabytes each.
+PAGE_BYTES = 256 * 1024
+
 
 def merge_state(values, versions, snap_values, snap_versions):
     """Merge a row's state from a snapshot into a stored row in place, field by field; return True if any changed.
@@ -41,6 +45,13 @@ def snapshot_page_json(replica, scope, table, after, limit):
             cursor, seen = tx.snapshot_start()
             table, after = names[0], None
         rows = tx.snapshot_rows(table, scope, after, limit)
+    size = 0
+    for n, (_key, text) in enumerate(rows):
+        size += len(text)
+        if size > PAGE_BYTES and n:
+            del rows[n:]
+            limit = n  # a full page: the next one continues this table
+            break
     if len(rows) == limit:
         nxt = {"table": table, "after": rows[-1][0]}
     else:
