@@ -22,6 +22,8 @@
 | LOGIN_MAX_FAILURES | 5 | failed sign-ins per username in 15 minutes before more are refused (×4 per address) |
 | OUTAGE_GAP_S | 300 | hub: a node not heard from for longer than this was offline (outage reports) |
 | LATE_AFTER_S | 300 | hub: a change reaching the hub this long after it was made arrived late |
+| RETENTION_DAYS | 30 | hub: `menwei hub compact` prunes the change log behind nodes seen this recently; a node silent longer re-bootstraps |
+| CONTACTS_RETENTION_DAYS | 180 | hub: `menwei hub compact` drops node visits (outage and late-arrival reports) older than this |
 """
 import os
 from datetime import timedelta
@@ -44,10 +46,13 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 5,
     "OUTAGE_GAP_S": 300,
     "LATE_AFTER_S": 300,
+    "RETENTION_DAYS": 30.0,
+    "CONTACTS_RETENTION_DAYS": 180.0,
 }
 _INTS = {"SKEW_BOUND_S", "MAX_BATCH", "MAX_BODY_MB", "PUSH_BATCH", "PULL_LIMIT", "SQLITE_CACHE_KB",
          "SQLITE_WAL_AUTOCHECKPOINT", "LOGIN_MAX_FAILURES", "OUTAGE_GAP_S", "LATE_AFTER_S"}
-_FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S", "SESSION_HOURS"}
+_FLOATS = {"SYNC_INTERVAL_S", "SYNC_BACKOFF_MAX_S", "SYNC_TIMEOUT_S", "SESSION_HOURS", "RETENTION_DAYS",
+           "CONTACTS_RETENTION_DAYS"}
 ENV_PREFIX = "MENWEI_"
 
 

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from .changelog import SequenceGap
 from .clock import ClockSkewError
+from .compaction import stale_cursor
 from .replica import ScopeError, paused_gc
 from .snapshot import snapshot_page_json
 from .wire import EnrollRequest, PullQuery, SnapshotQuery, push_request_schema
@@ -144,7 +145,7 @@ def _push():
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
                                           skew_bound_ms=bound, allowed_scope=node["compound_id"],
-                                          before_commit=record)
+                                          before_commit=record, drop_orphans=True)
     except ClockSkewError as e:
         msg = f"refused: {e}"
         skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
@@ -157,7 +158,7 @@ def _push():
     skew = skews[0]
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
-        "duplicates": result.duplicates, "conflicts": result.conflicts,
+        "duplicates": result.duplicates, "conflicts": result.conflicts, "dropped_orphans": result.orphans,
         "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
 
 
@@ -172,7 +173,12 @@ def pull():
         first = next(iter(e.messages), "query")
         raise SyncError(400, f"invalid pull: problem in {first!r}", "invalid", fields=e.messages) from None
     _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
-    ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
+    pruned = stale_cursor(ctx.store, node["compound_id"], q["cursor"])
+    if pruned is not None:
+        raise SyncError(410, f"changes after {q['cursor']} up to {pruned} have been compacted away: "
+                        "take the compound in again as a snapshot", "rebootstrap", pruned_through=pruned)
+    ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"],
+                                cursor=q["cursor"])
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
                     f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')

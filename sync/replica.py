@@ -61,6 +61,7 @@ class ApplyResult:
     duplicates: int
     conflicts: int
     seen: dict
+    orphans: int = 0  # edits of rows the hub compacted away, dropped (see apply_remote)
 
 
 class Replica:
@@ -153,7 +154,7 @@ class Replica:
 
     # -- remote changes --------------------------------------------------------------------
     def apply_remote(self, changes, origin=None, contiguous=False, skew_bound_ms=None,
-                     allowed_scope=None, state=None, before_commit=None):
+                     allowed_scope=None, state=None, before_commit=None, drop_orphans=False):
         """Merge changes received from another replica, atomically, and return what it did.
 
         ``origin`` stamps every change with the sender (a node pushing its own outbox);
@@ -161,13 +162,16 @@ class Replica:
         batch if any stamp lies further ahead of our clock (ClockSkewError); ``allowed_scope``
         refuses rows outside the sender's compound (ScopeError); ``state`` is written in the same
         transaction (the pull cursor), so it advances only if the changes are in; ``before_commit(tx)``
-        runs last in that transaction too.
+        runs last in that transaction too. ``drop_orphans`` (the hub) drops edits of rows it does not
+        have that cannot create them (required fields missing): their row was deleted and compacted
+        away while the editing node was offline, and merging them would raise a headless row.
         """
         if origin is not None:
             for ch in changes:
                 ch["origin"] = origin
         if skew_bound_ms is not None and changes:
             self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
+        orphans = 0
         with paused_gc(), self.store.write() as tx:
             seen = tx.seen_origins()
             before = dict(seen)
@@ -175,6 +179,8 @@ class Replica:
             if fresh:
                 self.clock.observe(max(ch["hlc"] for ch in fresh))
                 rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
+                if drop_orphans:
+                    fresh, orphans = self._without_orphans(fresh, rows)
                 existing = {}
                 for ch in fresh:
                     if self.catalog[ch["table"]].append_only:
@@ -190,7 +196,19 @@ class Replica:
                 tx.set_state(key, value)
             if before_commit is not None:
                 before_commit(tx)
-        return ApplyResult(len(fresh), len(changes) - len(fresh), n_conflicts, seen)
+        return ApplyResult(len(fresh), len(changes) - len(fresh) - orphans, n_conflicts, seen, orphans)
+
+    def _without_orphans(self, changes, rows):
+        created, keep = set(), []
+        for ch in changes:
+            table = self.catalog[ch["table"]]
+            key = (ch["table"], ch["id"])
+            if not table.append_only and ch["id"] not in rows.get(ch["table"], {}) and key not in created:
+                if not table.creates(ch["data"]):
+                    continue
+                created.add(key)
+            keep.append(ch)
+        return keep, len(changes) - len(keep)
 
     def _check_scope(self, changes, rows, scope):
         batch_scope = {}  # rows created earlier in this same batch

@@ -126,6 +126,10 @@ def _drop_vanished(replica, tx, tname, rows, page, scope, unsent_after_lseq):
     sent = {r["id"] for r in rows}
     gone = [i for i in tx.ids_between(tname, scope, page["after"], high) if i not in sent]
     if gone:
-        keep = tx.unsent_row_ids(replica.id, unsent_after_lseq, tname)
-        tx.delete_ids(tname, [i for i in gone if i not in keep])
-
+        # Kept: rows our unsent outbox will create at the hub. An unsent edit of a row the hub compacted
+        # away is dropped there (it cannot make a whole row), so here the row goes too.
+        table, created = replica.catalog[tname], set()
+        for row_id, data in tx.unsent_changes(replica.id, unsent_after_lseq, tname, gone):
+            if row_id not in created and table.creates(data):
+                created.add(row_id)
+        tx.delete_ids(tname, [i for i in gone if i not in created])

@@ -86,10 +86,15 @@ class SnapshotTxn:
         return [r[0] for r in self.rows(f"SELECT id FROM {tname} {'WHERE ' + ' AND '.join(where) if where else ''}",
                                         params)]
 
-    def unsent_row_ids(self, origin, after_lseq, tname):
-        """Return the ids of a table's rows that this origin changed after log position ``after_lseq``."""
-        return {r[0] for r in self.rows("SELECT DISTINCT row_id FROM sync_log WHERE origin = ? AND seq > ? AND tbl = ?",
-                                        (origin, after_lseq, tname))}
+    def unsent_changes(self, origin, after_lseq, tname, ids):
+        """Return [(row id, data)] of this origin's changes to the given rows after log position ``after_lseq``, in order."""
+        out = []
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out += self.rows(f"SELECT seq, row_id, data FROM sync_log WHERE origin = ? AND seq > ? AND tbl = ? "
+                             f"AND row_id IN ({','.join('?' * len(part))})", (origin, after_lseq, tname, *part))
+        return [(r[1], orjson.loads(r[2])) for r in sorted(out)]
 
     def delete_ids(self, tname, ids):
         """Remove rows of a table outright (no tombstone): their deletes were compacted away at the hub."""
