@@ -206,10 +206,25 @@ def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def run(data_dir, host, port, threads):
-    """Serve the hub (waitress; use gunicorn for several processes)."""
-    from menwei.serve import make_server
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Threads per worker process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes; more than 1 serves with gunicorn (Linux/macOS) and wants PostgreSQL. "
+                   "Other gunicorn settings go in GUNICORN_CMD_ARGS.")
+def run(data_dir, host, port, threads, workers):
+    """Serve the hub: waitress in one process, or gunicorn with --workers N."""
+    from menwei.serve import make_server, run_gunicorn
+    if workers > 1:
+        if os.name != "posix":
+            raise click.ClickException("--workers needs gunicorn, which runs on Linux and macOS only; "
+                                       "on Windows serve with one process")
+        app = hub_app(data_dir)  # fail here, once, on a bad configuration or database
+        if app.extensions["menwei"].store.engine.dialect.name == "sqlite":
+            click.echo("warning: several workers on SQLite take turns for every write; use PostgreSQL", err=True)
+        app.extensions["menwei"].store.engine.dispose()  # no connection may cross the fork into the workers
+        click.echo(f"hub serving on http://{host}:{port}/ with {workers} gunicorn workers")
+        run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads, data_dir=data_dir)
+        return
     app = hub_app(data_dir)
     server = make_server(app, host, port, threads)
     click.echo(f"hub serving on http://{host}:{port}/ (data in {os.path.abspath(data_dir)})")

@@ -1,7 +1,10 @@
-"""Serving an app with waitress (pure Python: runs the same on a Windows gate laptop and on Linux)."""
+"""Serving an app: waitress (pure Python: runs the same on a Windows gate laptop and on Linux), or
+gunicorn with several worker processes for a hub on PostgreSQL (POSIX only)."""
 import ctypes
 import ctypes.util
 import logging
+import os
+import shlex
 import sys
 
 from waitress import create_server
@@ -30,3 +33,33 @@ def make_server(app, host, port, threads=8):
                          max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
                          # keep sync batches (a few MB) in memory instead of spilling them to temp files
                          inbuf_overflow=64 * 1024 * 1024)
+
+
+def run_gunicorn(app_factory, host, port, workers, threads=1, timeout_s=120, data_dir=None):
+    """Serve the app made by ``app_factory`` with gunicorn: ``workers`` processes of ``threads`` threads each.
+
+    Each worker calls the factory after the fork, so none shares a database connection with another.
+    Any other gunicorn setting can be given as with gunicorn itself, in GUNICORN_CMD_ARGS.
+    """
+    settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "timeout": timeout_s,
+                "graceful_timeout": 30, "proc_name": "menwei-hub"}
+    from gunicorn.app.base import BaseApplication
+
+    class Hub(BaseApplication):
+        def load_config(self):
+            if data_dir and "control_socket" in self.cfg.settings:
+                # gunicorn ≥ 25 opens a control socket, by default one per user: two hubs would collide.
+                settings["control_socket"] = os.path.join(os.path.abspath(data_dir), "gunicorn.ctl")
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+            extra = os.environ.get("GUNICORN_CMD_ARGS")
+            if extra:
+                parsed = self.cfg.parser().parse_args(shlex.split(extra))
+                for key, value in vars(parsed).items():
+                    if value is not None and key in self.cfg.settings:
+                        self.cfg.set(key.lower(), value)
+
+        def load(self):
+            return app_factory()
+
+    Hub().run()

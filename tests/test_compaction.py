@@ -7,7 +7,7 @@ from hub.cli import hub_app
 from menwei.cli import main
 from menwei.runtime import runtime
 from sync.compaction import compact
-from tests.test_bootstrap import state
+from test_bootstrap import state
 
 DAY = 86_400_000
 
