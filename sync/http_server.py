@@ -162,6 +162,13 @@ def _push():
         "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
 
 
+def _check_not_pruned(ctx, node, cursor):
+    pruned = stale_cursor(ctx.store, node["compound_id"], cursor)
+    if pruned is not None:
+        raise SyncError(410, f"changes after {cursor} up to {pruned} have been compacted away: "
+                        "take the compound in again as a snapshot", "rebootstrap", pruned_through=pruned)
+
+
 @bp.get("/pull")
 def pull():
     """Return, in order, the changes in the node's scope after its cursor, its own excepted."""
@@ -173,13 +180,11 @@ def pull():
         first = next(iter(e.messages), "query")
         raise SyncError(400, f"invalid pull: problem in {first!r}", "invalid", fields=e.messages) from None
     _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
-    pruned = stale_cursor(ctx.store, node["compound_id"], q["cursor"])
-    if pruned is not None:
-        raise SyncError(410, f"changes after {q['cursor']} up to {pruned} have been compacted away: "
-                        "take the compound in again as a snapshot", "rebootstrap", pruned_through=pruned)
+    _check_not_pruned(ctx, node, q["cursor"])
     ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"],
                                 cursor=q["cursor"])
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
+    _check_not_pruned(ctx, node, q["cursor"])  # again: a compaction may have committed while we read
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
                     f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')
 

@@ -250,7 +250,7 @@ class Replica:
         for tname, dirty in result.dirty.items():
             tx.save_rows(tname, dirty)
         for tname, new in result.appended.items():
-            tx.insert_appended(tname, new)
+            tx.insert_appended(tname, new, known_new=True)  # merge_batch kept only ids not yet stored
         tx.append_log(logged)
         tx.save_seen(seen_updates)
         if result.conflicts:

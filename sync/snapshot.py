@@ -116,7 +116,7 @@ def _insert_appended(replica, tx, tname, rows):
     first = tx.take_seqs(len(new))
     replica.clock.observe(max(r["hlc"] for r in new))
     tx.insert_appended(tname, [{"id": r["id"], "data": r["data"], "origin": r["origin"], "seq": r["seq"],
-                                "hlc": r["hlc"], "lseq": first + i} for i, r in enumerate(new)])
+                                "hlc": r["hlc"], "lseq": first + i} for i, r in enumerate(new)], known_new=True)
 
 
 def _drop_vanished(replica, tx, tname, rows, page, scope, unsent_after_lseq):

@@ -10,8 +10,12 @@ likewise replaces chunked ``IN (…)`` lists.
 SQLITE_IN = 500  # SQLite allows at most 32,766 parameters; a modest IN list keeps its plans cheap
 
 
-def insert_rows(txn, tname, cols, params, tail=""):
-    """Insert many rows (tuples in ``cols`` order) into ``tname``, followed by ``tail`` (ON CONFLICT …)."""
+def insert_rows(txn, tname, cols, params, tail="", known_new=False):
+    """Insert many rows (tuples in ``cols`` order) into ``tname``, followed by ``tail`` (ON CONFLICT …).
+
+    ``known_new``: the caller checked, under the write lock, that none of the rows exists, so on
+    PostgreSQL they are copied straight into the table (a conflict would still fail the transaction).
+    """
     if not params:
         return
     if not txn.store.pg:
@@ -22,6 +26,8 @@ def insert_rows(txn, tname, cols, params, tail=""):
     cur = txn.conn.connection.driver_connection.cursor()
     try:
         target = tname
+        if known_new:
+            tail = ""
         if tail:
             target = f"_bulk_{tname}"
             # Per session, emptied at each commit: created once per pooled connection, never bloats.

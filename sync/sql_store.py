@@ -248,8 +248,11 @@ class Txn(SnapshotTxn):
         """Return the subset of ``ids`` already stored in a table."""
         return {r[0] for r in rows_where_in(self, f"SELECT id FROM {tname} WHERE {{in}}", "id", ids)}
 
-    def insert_appended(self, tname, changes):
-        """Insert immutable rows from their creating changes; a row already stored is left alone."""
+    def insert_appended(self, tname, changes, known_new=False):
+        """Insert immutable rows from their creating changes; a row already stored is left alone.
+
+        ``known_new``: the caller found none of them stored in this same write transaction.
+        """
         table = self.catalog[tname]
         names = table.field_names
         encode = _encoders(table)
@@ -263,7 +266,7 @@ class Txn(SnapshotTxn):
                 if vals[i] is not None:
                     vals[i] = encode[name](vals[i])
             params.append((ch["id"], *vals, ch["lseq"], ch["origin"], ch["seq"], ch["hlc"]))
-        insert_rows(self, tname, cols, params, "ON CONFLICT (id) DO NOTHING")
+        insert_rows(self, tname, cols, params, "ON CONFLICT (id) DO NOTHING", known_new)
 
     # -- change log ----------------------------------------------------------------------------
     def lock(self):

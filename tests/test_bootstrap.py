@@ -167,3 +167,12 @@ def test_a_snapshot_the_node_cannot_read_is_refused(cluster, monkeypatch):
     assert e.value.code == "bad_answer"
     with snap.rt.store.read() as tx:
         assert tx.rows("SELECT COUNT(*) FROM compounds")[0][0] == 0
+
+
+def test_pure_sync_modules_import_no_framework():
+    import subprocess
+    import sys
+    code = ("import sys; import sync.clock, sync.merge, sync.changelog, sync.tables, sync.replica, sync.snapshot, "
+            "sync.compaction, sync.wire; print(sorted(m for m in ('flask', 'requests', 'sqlalchemy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
