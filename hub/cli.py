@@ -1,5 +1,6 @@
 """`menwei hub …`: set up, run and administer the community hub."""
 import os
+import sys
 
 import click
 
@@ -7,8 +8,12 @@ import click
 
 def hub_app(data_dir):
     """Create the hub app whose database and instance file live in ``data_dir``."""
+    from menwei.migrate import SchemaError
     from . import create_app
-    return create_app(instance_path=os.path.abspath(data_dir))
+    try:
+        return create_app(instance_path=os.path.abspath(data_dir))
+    except SchemaError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _compound_id(rt, ref):
@@ -38,6 +43,14 @@ def init(data_dir):
         token = new_admin_token()
     click.echo(f"hub database ready in {os.path.abspath(data_dir)}")
     click.echo(f"coordinator token (shown once, keep it safe): {token}")
+
+
+@hub_cli.command("upgrade")
+@data_dir_option
+def upgrade(data_dir):
+    """Upgrade the hub's database to this Menwei (stop every hub process first; creates it if new)."""
+    from menwei.maintenance import upgrade as upgrade_database
+    upgrade_database("hub", data_dir)
 
 
 @hub_cli.command("seed-demo")
@@ -206,32 +219,33 @@ def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Threads per worker process.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes; more than 1 serves with gunicorn (Linux/macOS) and wants PostgreSQL. "
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes: more than 1 runs gunicorn (Linux; the database should be PostgreSQL). "
                    "Other gunicorn settings go in GUNICORN_CMD_ARGS.")
-def run(data_dir, host, port, threads, workers):
-    """Serve the hub: waitress in one process, or gunicorn with --workers N."""
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per process.")
+def run(data_dir, host, port, workers, threads):
+    """Serve the hub: waitress in one process, or gunicorn with several worker processes."""
     from menwei.serve import make_server, run_gunicorn
+    app = hub_app(data_dir)  # creates or checks the database once, before any worker starts
+    where = f"http://{host}:{port}/ (data in {os.path.abspath(data_dir)})"
     if workers > 1:
-        if os.name != "posix":
-            raise click.ClickException("--workers needs gunicorn, which runs on Linux and macOS only; "
-                                       "on Windows serve with one process")
-        app = hub_app(data_dir)  # fail here, once, on a bad configuration or database
-        if app.extensions["menwei"].store.engine.dialect.name == "sqlite":
-            click.echo("warning: several workers on SQLite take turns for every write; use PostgreSQL", err=True)
-        app.extensions["menwei"].store.engine.dispose()  # no connection may cross the fork into the workers
-        click.echo(f"hub serving on http://{host}:{port}/ with {workers} gunicorn workers")
+        if sys.platform == "win32":
+            raise click.ClickException("several workers need gunicorn, which does not run on Windows: "
+                                       "use --workers 1 and more --threads")
+        if app.config["DATABASE_URL"].startswith("sqlite"):
+            click.echo("note: several workers on SQLite take turns to write; PostgreSQL suits them better", err=True)
+        with app.app_context():
+            from menwei.db import db
+            db.engine.dispose()  # workers open their own connections after the fork
+        click.echo(f"hub serving on {where} with {workers} gunicorn workers × {threads} threads")
         run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads, data_dir=data_dir)
         return
-    app = hub_app(data_dir)
     server = make_server(app, host, port, threads)
-    click.echo(f"hub serving on http://{host}:{port}/ (data in {os.path.abspath(data_dir)})")
+    click.echo(f"hub serving on {where}")
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-

@@ -347,5 +347,7 @@ def sync_status():
         status = rt.state("sync_status", {})
         out.update(status)
         out.update(replica_id=rep.id, compound_id=rt.compound_id, hub_url=rt.state("hub_url"),
-                   pending=rep.own_seq() - rt.state("pushed_seq", 0), cursor=rt.state("cursor", 0))
+                   pending=rep.own_seq() - rt.state("pushed_seq", 0), cursor=rt.state("cursor", 0),
+                   # the hub refused our schema version: changes stay queued until Menwei is upgraded
+                   upgrade_required=status.get("last_error_code") == "schema_mismatch")
     return jsonify(out)

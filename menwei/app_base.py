@@ -3,8 +3,11 @@ import logging
 import secrets
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync.sql_store import configure_sqlite
+
+from . import migrate
 
 from .auth import csrf_token, current_principal, enforce
 from .config import load_config
@@ -22,7 +25,7 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_KB"],
                          app.config["SQLITE_WAL_AUTOCHECKPOINT"])
-        db.create_all()
+        prepare_schema(app, db.engine)
         app.extensions["menwei"] = rt = Runtime(app, db.engine)
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = _secret_key(rt)
@@ -48,10 +51,37 @@ def build_app(import_name, role, test_config=None, instance_path=None):
     app.register_blueprint(desk_api)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"))
+    if app.config["PROXY_COUNT"]:  # behind nginx: the client's address and scheme come in its headers
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.before_request(enforce)
     app.context_processor(_page_context)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app
+
+
+def prepare_schema(app, engine):
+    """Create a new database at the newest revision; upgrade an older one (nodes) or refuse (hubs).
+
+    A node is one process on a laptop nobody administers, so it upgrades itself, keeping a backup
+    copy first; a hub may run several workers and is upgraded by its admin with `menwei hub upgrade`.
+    Raises migrate.SchemaError with what to do.
+    """
+    log = logging.getLogger("menwei")
+
+    def backup_first(revision):
+        from .backup import BackupError, backup, sqlite_path
+        try:
+            path = sqlite_path(app.config["DATABASE_URL"])
+        except BackupError:
+            return
+        copy = f"{path}.rev{revision}.bak"
+        backup(path, copy)
+        log.info("database at revision %s backed up to %s before upgrading", revision, copy)
+
+    before = migrate.prepare(engine, db.metadata, app.config["ROLE"], app.config["AUTO_UPGRADE"], backup_first)
+    if before not in (None, migrate.head()):
+        log.info("database upgraded from revision %s to %s", before, migrate.head())
 
 
 def _secret_key(rt):

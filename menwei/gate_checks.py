@@ -57,6 +57,7 @@ class CheckIn(Schema):
     temperature = fields.Float(required=True, allow_nan=False, validate=validate.Range(
         34.0, 43.0, error="must be a body temperature between 34 and 43 °C"))
     operator = fields.String(load_default=None, validate=validate.Length(1, 50))
+    health_code = fields.String(load_default=None, validate=validate.OneOf(("green", "yellow", "red")))
     id_checked = fields.Boolean(load_default=False)
     deny_reason = fields.String(load_default=None, validate=validate.Length(1, 200))
 
@@ -200,6 +201,7 @@ def check():
              "vehicle_id": (c.vehicle or {}).get("id"), "pass_id": (c.pass_ or {}).get("id"),
              "purpose": verdict.purpose, "decision": "allowed" if verdict.allowed else "denied",
              "reasons": verdict.reasons, "temperature": c.temperature, "operator": body.get("operator"),
+             "health_code": body.get("health_code"),
              "person_name": (c.resident or {}).get("name") or visitor.get("name") or (c.pass_ or {}).get("holder_name")
              or (c.vehicle or {}).get("plate") or (c.household or {}).get("label"),
              "person_id_number": visitor.get("id_number"), "person_phone": visitor.get("phone"),

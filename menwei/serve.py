@@ -35,22 +35,26 @@ def make_server(app, host, port, threads=8):
                          inbuf_overflow=64 * 1024 * 1024)
 
 
-def run_gunicorn(app_factory, host, port, workers, threads=1, timeout_s=120, data_dir=None):
-    """Serve the app made by ``app_factory`` with gunicorn: ``workers`` processes of ``threads`` threads each.
+def run_gunicorn(factory, host, port, workers, threads=4, timeout_s=120, data_dir=None):
+    """Serve the app ``factory()`` makes in each of ``workers`` gunicorn processes (POSIX only); blocks.
 
-    Each worker calls the factory after the fork, so none shares a database connection with another.
-    Any other gunicorn setting can be given as with gunicorn itself, in GUNICORN_CMD_ARGS.
+    Each worker builds its own app after the fork, so none shares a database connection with another;
+    gthread workers let a long push in one thread leave the others answering. Any other gunicorn
+    setting can be given as with gunicorn itself, in GUNICORN_CMD_ARGS (an access log, say).
     """
-    settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "timeout": timeout_s,
-                "graceful_timeout": 30, "proc_name": "menwei-hub"}
     from gunicorn.app.base import BaseApplication
+
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+               # a 20,000-change push may take a while on a small server; nodes retry anyway
+               "timeout": timeout_s, "graceful_timeout": 30, "accesslog": None, "errorlog": "-",
+               "loglevel": "warning", "proc_name": "menwei-hub"}
 
     class Hub(BaseApplication):
         def load_config(self):
             if data_dir and "control_socket" in self.cfg.settings:
                 # gunicorn ≥ 25 opens a control socket, by default one per user: two hubs would collide.
-                settings["control_socket"] = os.path.join(os.path.abspath(data_dir), "gunicorn.ctl")
-            for key, value in settings.items():
+                options["control_socket"] = os.path.join(os.path.abspath(data_dir), "gunicorn.ctl")
+            for key, value in options.items():
                 self.cfg.set(key, value)
             extra = os.environ.get("GUNICORN_CMD_ARGS")
             if extra:
@@ -60,6 +64,6 @@ def run_gunicorn(app_factory, host, port, workers, threads=1, timeout_s=120, dat
                         self.cfg.set(key.lower(), value)
 
         def load(self):
-            return app_factory()
+            return factory()
 
     Hub().run()

@@ -1,8 +1,9 @@
 """The replicated tables of Menwei, declared once: a new table or field is a line here, not new sync code."""
 from sync.tables import Catalog, Field, Table
 
-#: Bumped whenever a declaration below changes; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 3
+#: Bumped whenever a declaration below changes, with a new revision in menwei/migrations (`python -m
+#: menwei.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
+SCHEMA_VERSION = 4
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -203,6 +204,7 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
     Field("decision", required=True, choices=("allowed", "denied")),
     Field("reasons", "json"),
     Field("temperature", "float", minimum=30.0, maximum=45.0),
+    Field("health_code", choices=("green", "yellow", "red"), max_length=6),  # 健康码 colour shown (since 4)
     Field("operator", max_length=50),
     Field("notes", "text", max_length=2000),
 ])

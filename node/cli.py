@@ -8,8 +8,12 @@ import requests
 
 def node_app(data_dir):
     """Create the node app whose database and instance file live in ``data_dir``."""
+    from menwei.migrate import SchemaError
     from . import create_app
-    return create_app(instance_path=os.path.abspath(data_dir))
+    try:
+        return create_app(instance_path=os.path.abspath(data_dir))
+    except SchemaError as e:
+        raise click.ClickException(str(e)) from None
 
 
 data_dir_option = click.option("--data-dir", default="menwei-data/node", show_default=True,
@@ -139,3 +143,46 @@ def run(data_dir, host, port, no_sync):
         server.close()
         if syncer:
             syncer.stop()
+
+
+@node_cli.command("upgrade")
+@data_dir_option
+def upgrade(data_dir):
+    """Upgrade the node's database to this Menwei (a node also does it itself when it starts)."""
+    from menwei.maintenance import upgrade as upgrade_database
+    upgrade_database("node", data_dir)
+
+
+@node_cli.command("backup")
+@data_dir_option
+@click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False),
+              help="The backup file to write (replaced if it exists); safe while the node runs.")
+def backup(data_dir, to_path):
+    """Copy the node's database to a file with SQLite's online backup, while the node keeps working."""
+    from menwei.backup import BackupError, backup as backup_database
+    from menwei.maintenance import node_database_file
+    try:
+        info = backup_database(node_database_file(data_dir), to_path)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"backed up node {info['node_id'] or '(not enrolled)'} ({info['own_seq']} own changes, "
+               f"revision {info['revision']}, {info['bytes'] / 1e6:.1f} MB) to {os.path.abspath(to_path)}")
+
+
+@node_cli.command("restore")
+@data_dir_option
+@click.option("--from", "from_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The backup file written by `menwei node backup`.")
+@click.option("--force", is_flag=True, help="Replace a database that belongs to another node.")
+def restore(data_dir, from_path, force):
+    """Put a backup in place of the node's database (stop the node first); the next sync catches up."""
+    from menwei.backup import BackupError, restore as restore_database
+    from menwei.maintenance import node_database_file
+    try:
+        info, kept = restore_database(from_path, node_database_file(data_dir), force)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    if kept:
+        click.echo(f"the database replaced is kept as {kept}")
+    click.echo(f"restored node {info['node_id']} ({info['own_seq']} own changes, revision {info['revision']}); "
+               "start it: its next sync fetches back from the hub whatever it did after this backup")

@@ -12,6 +12,7 @@ import orjson
 import requests
 from marshmallow import ValidationError
 
+from .recovery import Recovery
 from .replica import paused_gc
 from .snapshot import apply_snapshot_page
 from .wire import PushResponse, pull_response_schema, snapshot_page_schema
@@ -57,6 +58,8 @@ class SyncClient:
         self.snapshot_schema = snapshot_page_schema(replica.catalog, max(max_batch, pull_limit))
         self.status = SyncStatus(**replica.get_state("sync_status", {}))
         self._lock = threading.Lock()
+        self.recovery = Recovery(self)
+        self._hub_has = None  # the hub's highest number from us, as its last pull answer said
 
     def _headers(self):
         return {"Authorization": f"Bearer {self.token}", "Accept-Encoding": "gzip"}
@@ -98,7 +101,9 @@ class SyncClient:
         While the hub merges one batch the next is read and encoded in a second thread, so the
         node's work and the hub's overlap.
         """
-        sent = 0
+        sent, realigned = 0, 0
+        if self.recovery.pending:
+            self.recovery.run()
         pending = self.pending()
         batch, body = self._prepare(self.replica.get_state("pushed_lseq", 0), pending)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menwei-push") as ahead:
@@ -110,15 +115,22 @@ class SyncClient:
                 try:
                     ans = PushResponse().load(self._check(resp))
                 except SyncFailed as e:
-                    if e.code == "sequence_gap" and self._rewind(resp.json().get("expected_seq", 1), batch):
-                        upcoming.cancel()
-                        pending = self.pending()
-                        batch, body = self._prepare(self.replica.get_state("pushed_lseq", 0), pending)
-                        continue
-                    raise
+                    if realigned >= 3 or not self._realign(e, resp, batch):
+                        raise
+                    ans = None
                 except ValidationError as e:
                     raise SyncFailed(f"the hub's push answer is malformed: {e.messages}", "bad_answer") from None
                 last_seq = batch[-1][1]
+                if ans is not None and ans["acked_seq"] > last_seq and realigned < 3:
+                    # The hub has more of ours than we sent: an answer was lost, or we lost changes.
+                    self.recovery.run(ans["acked_seq"])
+                    ans = None
+                if ans is None:  # start again from where the hub and we now agree we are
+                    realigned += 1
+                    upcoming.cancel()
+                    pending = self.pending()
+                    batch, body = self._prepare(self.replica.get_state("pushed_lseq", 0), pending)
+                    continue
                 if ans["acked_seq"] != last_seq:
                     raise SyncFailed(f"the hub acknowledged change {ans['acked_seq']} after we sent up to "
                                      f"{last_seq}", "bad_ack")
@@ -128,6 +140,15 @@ class SyncClient:
                 pending -= len(batch)
                 batch, body = upcoming.result()
         return sent
+
+    def _realign(self, e, resp, batch):
+        """After a refused push, line the outbox up with what the hub has; return True to push again."""
+        if e.code == "sequence_gap":
+            return self._rewind(resp.json().get("expected_seq", 1), batch)
+        if e.code == "sequence_reused":  # we reuse numbers the hub holds: we lost changes it has
+            self.recovery.run(resp.json().get("hub_seq", 0))
+            return True
+        return False
 
     def _rewind(self, expected, batch):
         """The hub lacks changes it once acknowledged (restored from a backup?): resend from there."""
@@ -166,7 +187,19 @@ class SyncClient:
             result = self.replica.apply_remote(page["changes"], state={"cursor": page["cursor"]})
             got += result.applied
             if not page["more"]:
+                self._hub_has = page.get("node_seq")
                 return got
+
+    def own_changes(self, after_seq, cursor):
+        """Fetch a page of this node's own changes numbered after ``after_seq`` back from the hub (recovery)."""
+        resp = self.http.get(self.hub_url + "/sync/v1/own", headers=self._headers(), timeout=self.timeout,
+                             params={"after": after_seq, "cursor": cursor, "limit": self.pull_limit,
+                                     "schema_version": self.schema_version, "clock_ms": self.replica.clock.wall()})
+        try:
+            return self.pull_schema.load(self._check(resp))
+        except ValidationError as e:
+            raise SyncFailed(f"the hub sent changes this node cannot read: {_first(e.messages)}",
+                             "bad_answer") from None
 
     def bootstrap(self):
         """Take in the compound's current state as a snapshot and the cursor to pull from after it.
@@ -233,6 +266,10 @@ class SyncClient:
                 st.pulled += self.pull()
                 if push_error:
                     raise push_error
+                if self._hub_has is not None and self._hub_has > self.replica.get_state("pushed_seq", 0):
+                    # The hub has changes of ours we do not (restored from a backup, nothing new to push yet).
+                    st.pulled += self.recovery.run(self._hub_has)
+                    st.pushed += self.push()
             except requests.RequestException as e:
                 self._failed(SyncFailed(f"hub unreachable: {type(e).__name__}", "unreachable"))
                 raise self._last from None

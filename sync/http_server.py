@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from .changelog import SequenceGap
 from .clock import ClockSkewError
 from .compaction import stale_cursor
+from .recovery import SequenceReused, refuse_reused
 from .replica import ScopeError, paused_gc
 from .snapshot import snapshot_page_json
 from .wire import EnrollRequest, PullQuery, SnapshotQuery, push_request_schema
@@ -87,8 +88,9 @@ def _respond(text):
 
 def _check_schema(ctx, node, version, kind, clock_ms, pending):
     if version != ctx.catalog.schema_version:
-        msg = (f"schema version {version} does not match the hub's {ctx.catalog.schema_version}: "
-               "upgrade Menwei on this node (changes stay queued)")
+        msg = (f"schema version {version} does not match the hub's {ctx.catalog.schema_version}: " +
+               ("upgrade Menwei on this node" if version < ctx.catalog.schema_version else
+                "this node runs a newer Menwei than the hub: upgrade the hub") + " (changes stay queued)")
         ctx.registry.record_contact(node["id"], kind, clock_ms, version, pending, msg)
         raise SyncError(409, msg, "schema_mismatch", hub_schema_version=ctx.catalog.schema_version)
 
@@ -145,7 +147,8 @@ def _push():
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
                                           skew_bound_ms=bound, allowed_scope=node["compound_id"],
-                                          before_commit=record, drop_orphans=True)
+                                          before_commit=record, check=refuse_reused(node["id"]),
+                                          drop_orphans=True)
     except ClockSkewError as e:
         msg = f"refused: {e}"
         skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
@@ -155,6 +158,8 @@ def _push():
         raise SyncError(409, str(e), "sequence_gap", expected_seq=e.expected) from None
     except ScopeError as e:
         raise SyncError(403, str(e), "out_of_scope") from None
+    except SequenceReused as e:
+        raise SyncError(409, str(e), "sequence_reused", hub_seq=e.hub_seq) from None
     skew = skews[0]
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
@@ -186,7 +191,8 @@ def pull():
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
     _check_not_pruned(ctx, node, q["cursor"])  # again: a compaction may have committed while we read
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
-                    f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version}}}')
+                    f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version},'
+                    f'"node_seq":{ctx.replica.seen_seq(node["id"])}}}')
 
 
 @bp.get("/snapshot")

@@ -154,7 +154,7 @@ class Replica:
 
     # -- remote changes --------------------------------------------------------------------
     def apply_remote(self, changes, origin=None, contiguous=False, skew_bound_ms=None,
-                     allowed_scope=None, state=None, before_commit=None, drop_orphans=False):
+                     allowed_scope=None, state=None, before_commit=None, check=None, drop_orphans=False):
         """Merge changes received from another replica, atomically, and return what it did.
 
         ``origin`` stamps every change with the sender (a node pushing its own outbox);
@@ -162,41 +162,29 @@ class Replica:
         batch if any stamp lies further ahead of our clock (ClockSkewError); ``allowed_scope``
         refuses rows outside the sender's compound (ScopeError); ``state`` is written in the same
         transaction (the pull cursor), so it advances only if the changes are in; ``before_commit(tx)``
-        runs last in that transaction too. ``drop_orphans`` (the hub) drops edits of rows it does not
-        have that cannot create them (required fields missing): their row was deleted and compacted
-        away while the editing node was offline, and merging them would raise a headless row.
+        runs last in that transaction too, and ``check(tx, seen, changes)`` first (it may raise).
+        ``drop_orphans`` (the hub) drops edits of rows it does not have that cannot create them
+        (required fields missing): their row was deleted and compacted away while the editing node
+        was offline, and merging them would raise a headless row.
         """
         if origin is not None:
             for ch in changes:
                 ch["origin"] = origin
         if skew_bound_ms is not None and changes:
             self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
-        orphans = 0
         with paused_gc(), self.store.write() as tx:
             seen = tx.seen_origins()
+            if check is not None:
+                check(tx, seen, changes)
             before = dict(seen)
             fresh = fresh_changes(changes, seen, contiguous)
-            if fresh:
-                self.clock.observe(max(ch["hlc"] for ch in fresh))
-                rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
-                if drop_orphans:
-                    fresh, orphans = self._without_orphans(fresh, rows)
-                existing = {}
-                for ch in fresh:
-                    if self.catalog[ch["table"]].append_only:
-                        existing.setdefault(ch["table"], set()).add(ch["id"])
-                existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
-                if allowed_scope is not None:
-                    self._check_scope(fresh, rows, allowed_scope)
-                n_conflicts = self._commit(tx, fresh, rows, existing,
-                                           {o: s for o, s in seen.items() if before.get(o) != s})
-            else:
-                n_conflicts = 0
+            n_conflicts, orphans = self._merge_in(
+                tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s}, allowed_scope, drop_orphans)
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
             if before_commit is not None:
                 before_commit(tx)
-        return ApplyResult(len(fresh), len(changes) - len(fresh) - orphans, n_conflicts, seen, orphans)
+        return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans)
 
     def _without_orphans(self, changes, rows):
         created, keep = set(), []
@@ -209,6 +197,36 @@ class Replica:
                 created.add(key)
             keep.append(ch)
         return keep, len(changes) - len(keep)
+
+    def apply_own_lost(self, changes, state=None):
+        """Merge back this replica's own changes that its store lost and the hub kept (restored from a backup).
+
+        They keep their numbers, which the replica's counter is already past, and are never sent again.
+        """
+        for ch in changes:
+            ch["origin"] = self.id
+        with paused_gc(), self.store.write() as tx:
+            self._merge_in(tx, changes, {}, None)  # (conflicts, orphans): nothing to report here
+            for key, value in (state or {}).items():
+                tx.set_state(key, value)
+
+    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, drop_orphans=False):
+        """Merge changes new to this replica inside ``tx``; return (conflicts found, orphans dropped)."""
+        if not fresh:
+            return 0, 0
+        self.clock.observe(max(ch["hlc"] for ch in fresh))
+        rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
+        orphans = 0
+        if drop_orphans:
+            fresh, orphans = self._without_orphans(fresh, rows)
+        existing = {}
+        for ch in fresh:
+            if self.catalog[ch["table"]].append_only:
+                existing.setdefault(ch["table"], set()).add(ch["id"])
+        existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
+        if allowed_scope is not None:
+            self._check_scope(fresh, rows, allowed_scope)
+        return self._commit(tx, fresh, rows, existing, seen_updates), orphans
 
     def _check_scope(self, changes, rows, scope):
         batch_scope = {}  # rows created earlier in this same batch
@@ -277,6 +295,11 @@ class Replica:
         """Return the log position of this replica's own change number ``seq`` (0 for none)."""
         with self.store.read() as tx:
             return tx.lseq_of(self.id, seq)
+
+    def seen_seq(self, origin):
+        """Return the highest sequence number applied from ``origin`` (0 if none)."""
+        with self.store.read() as tx:
+            return tx.seen_origins().get(origin, 0)
 
     def own_seq(self):
         """Return the last sequence number this replica gave one of its own changes."""

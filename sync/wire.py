@@ -126,6 +126,7 @@ def pull_response_schema(catalog, max_changes):
         more = fields.Boolean(required=True)
         hub_clock_ms = fields.Integer(required=True, strict=True)
         schema_version = fields.Integer(required=True, strict=True)
+        node_seq = fields.Integer(load_default=None, strict=True)  # the hub's highest change from this node
 
     return PullResponse()
 

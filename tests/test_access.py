@@ -33,6 +33,7 @@ EXPECTED = {
     "reconcile.ack_violation": {C}, "reconcile.merge": {C}, "reconcile_pages.reconcile_page": {C, W},
     "manage_pages.manage_page": {C}, "manage_api.import_register": {C},
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC, "sync.snapshot": PUBLIC,  # node tokens: tests/test_sync_protocol.py
+    "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
 for _name in ("handoff", "ledger_view", "list_orders", "packing", "receipt_photo", "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}

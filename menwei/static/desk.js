@@ -8,7 +8,7 @@ const T = {
        alarm: "时钟偏差 {s} 秒！请校准本机时间", allowed: "放行", denied: "禁止通行", may: "今天可外出",
        may_not: "今天不可外出", left: "剩余外出次数 {n}", next: "下次可外出 {t}", residents: "住户",
        passes: "通行证", vehicles: "车辆", deny_reason: "拒绝原因：", fever_alert: "发热警报", none: "无结果",
-       unenrolled: "本机尚未注册到中心", quarantine: "楼栋隔离中", rules: "规则", veh: "车辆", fever_line: "发热线",
+       unenrolled: "本机尚未注册到中心", upgrade: "需升级门卫软件才能同步（记录已保存）", quarantine: "楼栋隔离中", rules: "规则", veh: "车辆", fever_line: "发热线",
        party: "党员", duty: "值班", check_in: "签到", check_out: "签退", nobody: "此时无人排班！",
        handover: "交接", handover_ph: "交接留言…", handover_save: "留言", visitor: "访客/快递登记 (Alt+V)",
        v_name: "姓名", v_id: "身份证号", v_phone: "电话", v_reason: "事由", v_use: "登记此人"},
@@ -20,7 +20,7 @@ const T = {
        allowed: "ALLOWED", denied: "DENIED", may: "May go out today", may_not: "May not go out today",
        left: "Outings left {n}", next: "Next outing from {t}", residents: "Residents", passes: "Passes",
        vehicles: "Vehicles", deny_reason: "Reason for denying:", fever_alert: "FEVER ALERT", none: "No match",
-       unenrolled: "This node is not enrolled with a hub yet", quarantine: "Building under quarantine", rules: "Rules",
+       unenrolled: "This node is not enrolled with a hub yet", upgrade: "Upgrade Menwei to sync (records are kept)", quarantine: "Building under quarantine", rules: "Rules",
        veh: "vehicles", fever_line: "fever from", party: "party member", duty: "On duty", check_in: "Check in",
        check_out: "Check out", nobody: "Nobody is rostered now!", handover: "Handover", handover_ph: "Note for the next shift…",
        handover_save: "Save note", visitor: "Visitor / delivery (Alt+V)", v_name: "Name", v_id: "ID number",
@@ -178,6 +178,7 @@ async function syncStatus() {
   try {
     const s = await api("/sync/status");
     if (!s.enrolled) { el.className = "sync offline"; el.textContent = t("unenrolled"); return; }
+    if (s.upgrade_required) { el.className = "sync alarm"; el.textContent = t("upgrade"); el.title = s.last_error || ""; return; }
     if (s.skew_alarm) { el.className = "sync alarm"; el.textContent = t("alarm", {s: Math.round((s.skew_ms || 0) / 1000)}); return; }
     const fresh = s.last_success_ms && (!s.last_attempt_ms || s.last_success_ms >= s.last_attempt_ms) && !s.last_error;
     el.className = "sync " + (fresh ? "online" : "offline");
