@@ -108,10 +108,10 @@ def run_concurrently(tmp_path, n_nodes, rounds, events, hub_edits):
                 errors.append((nid, repr(e)))
 
         def coordinator():
-            s = requests.Session()
-            for i in range(hub_edits):
-                r = s.patch(f"{hub.url}/api/v1/rows/residents/{residents[i % 5]}?n={i}", headers=AUTH,
-                            json={"phone": f"1390000{i:04d}"}, timeout=60)
+            for i in range(hub_edits):  # a new connection each time, so that every worker gets some
+                r = requests.patch(f"{hub.url}/api/v1/rows/residents/{residents[i % 5]}?n={i}",
+                                   headers={**AUTH, "Connection": "close"}, json={"phone": f"1390000{i:04d}"},
+                                   timeout=60)
                 if r.status_code != 200:
                     errors.append(("hub", r.text))
                     return
