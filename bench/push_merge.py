@@ -2,7 +2,9 @@
 
 Prints changes/s next to a floor measured in the same run: sqlite3 executemany of the same change
 rows into a table of the same shape, with the same journal and durability settings, and the ratio.
-Then times an incremental push of 1,000 changes. Run: .venv/bin/python bench/push_merge.py
+Then times an incremental push of 1,000 changes. The whole push runs twice, against a hub on SQLite
+and a hub on PostgreSQL (skipped, saying why, when none is reachable), so both compare to one floor.
+Run: .venv/bin/python bench/push_merge.py [--pg-url URL]
 """
 import argparse
 import json
@@ -110,6 +112,7 @@ def destination_floor(changes, path, synchronous):
 
 
 def wait_up(url, proc):
+    """Wait until a hub answers HTTP, or fail if its process died."""
     for _ in range(150):
         if proc.poll() is not None:
             raise SystemExit("hub exited while starting")
@@ -121,17 +124,37 @@ def wait_up(url, proc):
     raise SystemExit("hub did not start")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--changes", type=int, default=100_000, help="changes in the big push")
-    ap.add_argument("--mix", default="mixed", choices=("mixed", "event", "resident", "edit"),
-                    help="kind of changes")
-    ap.add_argument("--port", type=int, default=18790, help="hub port")
-    ap.add_argument("--hub-db", default=None, help="hub DATABASE_URL (default: SQLite in a temp dir)")
-    args = ap.parse_args()
+def pg_url(given):
+    """A PostgreSQL URL to bench against: --pg-url, MENWEI_TEST_PG_URL, or this machine's test cluster."""
+    if given:
+        return given if given != "none" else None
+    if os.environ.get("MENWEI_TEST_PG_URL"):
+        return os.environ["MENWEI_TEST_PG_URL"]
+    script = os.path.join(os.path.dirname(HERE), "scripts", "pg_test_db.sh")
+    got = subprocess.run(["bash", script], capture_output=True, text=True)
+    if got.returncode != 0:
+        print(f"PostgreSQL hub SKIPPED: {got.stderr.strip().splitlines()[-1:] or 'no usable PostgreSQL'}")
+        return None
+    return got.stdout.strip()
+
+
+def pg_schema(url, create):
+    """Create (or drop) the benchmark's own schema in the PostgreSQL database; return the hub's URL for it."""
+    from sqlalchemy import create_engine, text
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS menwei_bench CASCADE"))
+        if create:
+            conn.execute(text("CREATE SCHEMA menwei_bench"))
+    eng.dispose()
+    return url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dmenwei_bench"
+
+
+def bench_hub(hub_db, args, tmp, log_rows_out):
+    """Seed a hub on ``hub_db``, push the changes from a fresh node over HTTP; return the timings."""
     rng = random.Random(7)
-    tmp = tempfile.mkdtemp(prefix="menwei-bench-")
-    env = dict(os.environ, MENWEI_DATABASE_URL=args.hub_db or f"sqlite:///{tmp}/hub.db")
+    os.makedirs(tmp, exist_ok=True)
+    env = dict(os.environ, MENWEI_DATABASE_URL=hub_db)
     cli = [sys.executable, "-m", "menwei.cli"]
     out = subprocess.run(cli + ["hub", "seed-demo", "--data-dir", f"{tmp}/hub"], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -139,8 +162,8 @@ def main():
     code = subprocess.run(cli + ["hub", "add-node", "east-gate", "--compound", compound_id, "--data-dir",
                                  f"{tmp}/hub"], env=env, check=True, capture_output=True, text=True).stdout
     code = code.split("enrolment code: ")[1].split()[0]
-    hub = subprocess.Popen(os.environ.get("BENCH_HUB_PREFIX", "").split() + cli + ["hub", "run", "--data-dir", f"{tmp}/hub", "--port", str(args.port)], env=env,
-                           stdout=subprocess.DEVNULL)
+    hub = subprocess.Popen(os.environ.get("BENCH_HUB_PREFIX", "").split() + cli + [
+        "hub", "run", "--data-dir", f"{tmp}/hub", "--port", str(args.port)], env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_up(url, hub)
@@ -152,41 +175,66 @@ def main():
         writes = make_changes(compound_id, args.changes, args.mix, rng)
         for i in range(0, len(writes), 10_000):
             rt.replica.write(writes[i:i + 10_000])
-        # The floor's rows: every change as one change-log row, exactly as the node will send it.
-        log_rows = [("east-gate", ch["seq"], ch["hlc"], ch["table"], ch["id"], compound_id,
-                     orjson.dumps(ch["data"]).decode(), orjson.dumps(ch["prev"]).decode() if ch.get("prev") else None)
-                    for _, ch in rt.replica.outbox(0, args.changes + 10)]
-        assert len(log_rows) == args.changes
+        outbox = rt.replica.outbox(0, args.changes + 10)
+        assert len(outbox) == args.changes
+        if not log_rows_out:  # the floors' rows: every change as one change-log row, as the node sends it
+            log_rows_out["rows"] = [
+                ("east-gate", ch["seq"], ch["hlc"], ch["table"], ch["id"], compound_id, orjson.dumps(ch["data"]).decode(),
+                 orjson.dumps(ch["prev"]).decode() if ch.get("prev") else None) for _, ch in outbox]
+            log_rows_out["outbox"] = outbox
+            log_rows_out["synchronous"] = node.config["SQLITE_SYNCHRONOUS"]
         t0 = time.perf_counter()
         pushed = client.push()
         push_s = time.perf_counter() - t0
         assert pushed == args.changes, (pushed, args.changes)
-        floor_s = sqlite_floor(log_rows, f"{tmp}/floor.db", node.config["SQLITE_SYNCHRONOUS"])
-        dest_s = destination_floor(rt.replica.outbox(0, args.changes + 10), f"{tmp}/floor2.db",
-                                   node.config["SQLITE_SYNCHRONOUS"])
-
-        more = make_changes(compound_id, 1000, "event", rng)
-        rt.replica.write(more)
+        rt.replica.write(make_changes(compound_id, 1000, "event", rng))
         t1 = time.perf_counter()
         assert client.push() == 1000
         inc_s = time.perf_counter() - t1
-
-        rate, floor_rate, dest_rate = args.changes / push_s, args.changes / floor_s, args.changes / dest_s
-        print(json.dumps({"changes": args.changes, "mix": args.mix, "hub_db": env["MENWEI_DATABASE_URL"].split(":")[0],
-                          "push_merge_s": round(push_s, 3), "changes_per_s": round(rate),
-                          "floor_executemany_s": round(floor_s, 3), "floor_changes_per_s": round(floor_rate),
-                          "ratio_to_floor": round(rate / floor_rate, 3),
-                          "floor_destination_tables_s": round(dest_s, 3),
-                          "floor_destination_changes_per_s": round(dest_rate),
-                          "ratio_to_destination_floor": round(rate / dest_rate, 3),
-                          "incremental_1000_s": round(inc_s, 4)}, indent=1))
-        print(f"push+merge {rate:,.0f} changes/s (target >= 30,000/s); sqlite3 executemany floors: "
-              f"change-log table {floor_rate:,.0f}/s (ratio {rate / floor_rate:.2f}), Menwei's destination "
-              f"tables {dest_rate:,.0f}/s (ratio {rate / dest_rate:.2f}); target ratio >= 0.3; "
-              f"incremental 1,000 in {inc_s * 1000:.1f} ms (target <= 50 ms)")
+        return {"push_merge_s": round(push_s, 3), "changes_per_s": round(args.changes / push_s),
+                "incremental_1000_s": round(inc_s, 4)}
     finally:
         hub.terminate()
         hub.wait(10)
+
+
+def main():
+    """Run the benchmark against an SQLite hub and a PostgreSQL hub, then the floors, and print all figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--changes", type=int, default=100_000, help="changes in the big push")
+    ap.add_argument("--mix", default="mixed", choices=("mixed", "event", "resident", "edit"),
+                    help="kind of changes")
+    ap.add_argument("--port", type=int, default=18790, help="hub port")
+    ap.add_argument("--pg-url", default=None,
+                    help="PostgreSQL URL for the second hub (default: MENWEI_TEST_PG_URL, else this machine's "
+                         "cluster via scripts/pg_test_db.sh); 'none' runs the SQLite hub only")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="menwei-bench-")
+    floor_input = {}
+    results = {"sqlite": bench_hub(f"sqlite:///{tmp}/sqlite/hub.db", args, f"{tmp}/sqlite", floor_input)}
+    pg = pg_url(args.pg_url)
+    if pg:
+        try:
+            results["postgresql"] = bench_hub(pg_schema(pg, True), args, f"{tmp}/pg", floor_input)
+        finally:
+            pg_schema(pg, False)
+    floor_s = sqlite_floor(floor_input["rows"], f"{tmp}/floor.db", floor_input["synchronous"])
+    dest_s = destination_floor(floor_input["outbox"], f"{tmp}/floor2.db", floor_input["synchronous"])
+    floor_rate, dest_rate = args.changes / floor_s, args.changes / dest_s
+    for r in results.values():
+        r["ratio_to_floor"] = round(r["changes_per_s"] / floor_rate, 3)
+        r["ratio_to_destination_floor"] = round(r["changes_per_s"] / dest_rate, 3)
+    print(json.dumps({"changes": args.changes, "mix": args.mix, "hubs": results,
+                      "floor_executemany_s": round(floor_s, 3), "floor_changes_per_s": round(floor_rate),
+                      "floor_destination_tables_s": round(dest_s, 3),
+                      "floor_destination_changes_per_s": round(dest_rate)}, indent=1))
+    for name, r in results.items():
+        print(f"{name} hub: push+merge {r['changes_per_s']:,} changes/s (target >= 30,000/s), ratio "
+              f"{r['ratio_to_floor']:.2f} to the change-log floor and {r['ratio_to_destination_floor']:.2f} to the "
+              f"destination-tables floor (target >= 0.3); incremental 1,000 in {r['incremental_1000_s'] * 1000:.1f} "
+              "ms (target <= 50 ms)")
+    print(f"floors (sqlite3 executemany, same run): change-log table {floor_rate:,.0f}/s, "
+          f"Menwei's destination tables {dest_rate:,.0f}/s")
 
 
 if __name__ == "__main__":

@@ -184,12 +184,44 @@ def list_nodes(data_dir):
                    + (f" error: {n['last_error']}" if n["last_error"] else ""))
 
 
+@hub_cli.command("compact")
+@data_dir_option
+@click.option("--retention-days", type=click.FloatRange(min=0), default=None,
+              help="Prune only behind nodes that pulled within this many days; one silent longer re-bootstraps "
+                   "on its next sync (default: RETENTION_DAYS, 30).")
+@click.option("--contacts-days", type=click.FloatRange(min=0), default=None,
+              help="Drop node visits older than this many days from the diary behind outage and late-arrival "
+                   "reports (default: CONTACTS_RETENTION_DAYS, 180).")
+@click.option("--dry-run", is_flag=True, help="Report what would be pruned and change nothing.")
+def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
+    """Prune the change log and tombstones every node has pulled, and old entries of the node-visit diary."""
+    from menwei.runtime import runtime
+    from sync.compaction import compact
+    app = hub_app(data_dir)
+    cfg = app.config
+    retention = cfg["RETENTION_DAYS"] if retention_days is None else retention_days
+    contacts = cfg["CONTACTS_RETENTION_DAYS"] if contacts_days is None else contacts_days
+    with app.app_context():
+        rt = runtime()
+        report = compact(rt.store, rt.catalog, rt.wall(), int(retention * 86_400_000), int(contacts * 86_400_000),
+                         dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    click.echo(f"{verb} {report.log_entries} change-log entries, "
+               f"{sum(report.tombstones.values())} tombstones"
+               + (f" ({', '.join(f'{n} {t}' for t, n in sorted(report.tombstones.items()))})" if report.tombstones else "")
+               + f" and {report.contacts} node visits")
+    for node_id in report.stale_nodes:
+        click.echo(f"  node {node_id} has not pulled for over {retention:g} days and did not hold pruning back: "
+                   "if it missed pruned changes it takes its compound in again as a snapshot on its next sync")
+
+
 @hub_cli.command("run")
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Processes: more than 1 runs gunicorn (Linux; the database should be PostgreSQL).")
+              help="Processes: more than 1 runs gunicorn (Linux; the database should be PostgreSQL). "
+                   "Other gunicorn settings go in GUNICORN_CMD_ARGS.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Threads per process.")
 def run(data_dir, host, port, workers, threads):
@@ -207,7 +239,7 @@ def run(data_dir, host, port, workers, threads):
             from menwei.db import db
             db.engine.dispose()  # workers open their own connections after the fork
         click.echo(f"hub serving on {where} with {workers} gunicorn workers × {threads} threads")
-        run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads)
+        run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads, data_dir=data_dir)
         return
     server = make_server(app, host, port, threads)
     click.echo(f"hub serving on {where}")

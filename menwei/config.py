@@ -63,6 +63,10 @@ SETTINGS = (
     _s("LOGIN_MAX_FAILURES", 5, "failed sign-ins per username in 15 minutes before more are refused (×4 per address)"),
     _s("OUTAGE_GAP_S", 300, "hub: a node not heard from for longer than this was offline (outage reports)"),
     _s("LATE_AFTER_S", 300, "hub: a change reaching the hub this long after it was made arrived late"),
+    _s("RETENTION_DAYS", 30.0, "hub: `menwei hub compact` prunes the change log behind the nodes that pulled this "
+       "recently; a node silent longer whose missing changes were pruned takes a snapshot again"),
+    _s("CONTACTS_RETENTION_DAYS", 180.0, "hub: `menwei hub compact` drops node visits (outage and late-arrival "
+       "reports) older than this"),
     _s("PROXY_COUNT", 0, "reverse proxies in front (nginx: 1): trust that many X-Forwarded-For/-Proto hops, so "
        "sign-in limits count the real client address"),
 )

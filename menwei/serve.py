@@ -1,7 +1,10 @@
-"""Serving an app with waitress (pure Python: runs the same on a Windows gate laptop and on Linux)."""
+"""Serving an app: waitress (pure Python: runs the same on a Windows gate laptop and on Linux), or
+gunicorn with several worker processes for a hub on PostgreSQL (POSIX only)."""
 import ctypes
 import ctypes.util
 import logging
+import os
+import shlex
 import sys
 
 from waitress import create_server
@@ -32,11 +35,12 @@ def make_server(app, host, port, threads=8):
                          inbuf_overflow=64 * 1024 * 1024)
 
 
-def run_gunicorn(factory, host, port, workers, threads=4, timeout_s=120):
+def run_gunicorn(factory, host, port, workers, threads=4, timeout_s=120, data_dir=None):
     """Serve the app ``factory()`` makes in each of ``workers`` gunicorn processes (POSIX only); blocks.
 
     Each worker builds its own app after the fork, so none shares a database connection with another;
-    gthread workers let a long push in one thread leave the others answering.
+    gthread workers let a long push in one thread leave the others answering. Any other gunicorn
+    setting can be given as with gunicorn itself, in GUNICORN_CMD_ARGS (an access log, say).
     """
     from gunicorn.app.base import BaseApplication
 
@@ -47,8 +51,17 @@ def run_gunicorn(factory, host, port, workers, threads=4, timeout_s=120):
 
     class Hub(BaseApplication):
         def load_config(self):
+            if data_dir and "control_socket" in self.cfg.settings:
+                # gunicorn ≥ 25 opens a control socket, by default one per user: two hubs would collide.
+                options["control_socket"] = os.path.join(os.path.abspath(data_dir), "gunicorn.ctl")
             for key, value in options.items():
                 self.cfg.set(key, value)
+            extra = os.environ.get("GUNICORN_CMD_ARGS")
+            if extra:
+                parsed = self.cfg.parser().parse_args(shlex.split(extra))
+                for key, value in vars(parsed).items():
+                    if value is not None and key in self.cfg.settings:
+                        self.cfg.set(key.lower(), value)
 
         def load(self):
             return factory()

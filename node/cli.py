@@ -48,14 +48,26 @@ def enroll_node(app, hub_url, code):
 @click.option("--hub", "hub_url", required=True, help="The hub's URL, e.g. http://192.168.1.10:8700.")
 @click.option("--code", required=True, help="The one-time code from `menwei hub add-node`.")
 def enroll(data_dir, hub_url, code):
-    """Enrol this node with the hub using a one-time code."""
+    """Enrol this node with the hub using a one-time code, then take in its compound as a snapshot."""
     from menwei.errors import ApiError
+    from menwei.runtime import runtime
+    from menwei.serve import limit_malloc_arenas
+    from sync.http_client import SyncFailed
+    limit_malloc_arenas()  # the snapshot is fetched in a second thread; it needs no arena of its own
     app = node_app(data_dir)
     try:
         body = enroll_node(app, hub_url, code)
     except ApiError as e:
         raise click.ClickException(e.message) from None
     click.echo(f"enrolled as node {body['node_id']} of compound {body['compound_id']}")
+    with app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = runtime().sync_client().bootstrap()
+        except (SyncFailed, requests.RequestException) as e:
+            raise click.ClickException(f"enrolled, but the compound's snapshot did not arrive ({e}); "
+                                       "`menwei node sync --once` or `menwei node run` finishes it") from None
+    click.echo(f"took in {rows} rows of the compound in {time.perf_counter() - t0:.1f}s")
 
 
 @node_cli.command("sync")
@@ -65,7 +77,9 @@ def sync(data_dir, once):
     """Sync with the hub now; exit non-zero if the round fails."""
     from menwei.errors import ApiError
     from menwei.runtime import runtime
+    from menwei.serve import limit_malloc_arenas
     from sync.http_client import SyncFailed
+    limit_malloc_arenas()
     app = node_app(data_dir)
     with app.app_context():
         try:

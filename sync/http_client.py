@@ -14,7 +14,8 @@ from marshmallow import ValidationError
 
 from .recovery import Recovery
 from .replica import paused_gc
-from .wire import PushResponse, pull_response_schema
+from .snapshot import apply_snapshot_page
+from .wire import PushResponse, pull_response_schema, snapshot_page_schema
 
 log = logging.getLogger("menwei.sync")
 
@@ -54,6 +55,7 @@ class SyncClient:
         self.timeout, self.skew_bound_ms = timeout, skew_bound_ms
         self.http = session or requests.Session()
         self.pull_schema = pull_response_schema(replica.catalog, max(max_batch, pull_limit))
+        self.snapshot_schema = snapshot_page_schema(replica.catalog, max(max_batch, pull_limit))
         self.status = SyncStatus(**replica.get_state("sync_status", {}))
         self._lock = threading.Lock()
         self.recovery = Recovery(self)
@@ -158,14 +160,25 @@ class SyncClient:
         return True
 
     def pull(self):
-        """Fetch and merge the hub's changes until none are left; return how many were new."""
-        got = 0
+        """Fetch and merge the hub's changes until none are left; return how many were new.
+
+        A bootstrap left unfinished is finished first; a hub that has compacted away changes this
+        node never pulled (HTTP 410, ``rebootstrap``) sends its compound as a snapshot instead.
+        """
+        got, rebooted = 0, False
+        if self.replica.get_state("bootstrap") is not None:
+            self.bootstrap()
         while True:
             cursor = self.replica.get_state("cursor", 0)
             resp = self.http.get(self.hub_url + "/sync/v1/pull", headers=self._headers(), timeout=self.timeout,
                                  params={"cursor": cursor, "limit": self.pull_limit,
                                          "schema_version": self.schema_version,
                                          "clock_ms": self.replica.clock.wall(), "pending": self.pending()})
+            if resp.status_code == 410 and _code(resp) == "rebootstrap" and not rebooted:
+                rebooted = True
+                log.warning("the hub compacted changes this node never pulled: bootstrapping from a snapshot")
+                self.bootstrap()
+                continue
             try:
                 page = self.pull_schema.load(self._check(resp))
             except ValidationError as e:
@@ -187,6 +200,54 @@ class SyncClient:
             return self.pull_schema.load(self._check(resp))
         except ValidationError as e:
             raise SyncFailed(f"the hub sent changes this node cannot read: {_first(e.messages)}",
+                             "bad_answer") from None
+
+    def bootstrap(self):
+        """Take in the compound's current state as a snapshot and the cursor to pull from after it.
+
+        Page by page, each merged in its own transaction with the progress made, so an interrupted
+        bootstrap resumes where it stopped; the node's unsent changes stay queued. The next page is
+        fetched while this one is merged. Returns the rows received.
+        """
+        progress = self.replica.get_state("bootstrap")
+        if progress is None:
+            # Saved before the first request: a node whose bootstrap fails at once still bootstraps,
+            # not replays, on its next sync.
+            progress = {"cursor": None, "seen": None, "table": None, "after": None,
+                        "unsent_after": self.replica.get_state("pushed_lseq", 0)}
+            self.replica.set_state("bootstrap", progress)
+        scope = self.replica.get_state("compound_id")
+        got, pending = 0, self.pending()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menwei-snapshot") as ahead:
+            page = self._snapshot_page(progress["table"], progress["after"], pending)
+            while True:
+                if progress["cursor"] is None:
+                    if "cursor" not in page or "seen" not in page:
+                        raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
+                    progress.update(cursor=page["cursor"], seen=page["seen"])
+                nxt = page["next"]
+                upcoming = ahead.submit(self._snapshot_page, nxt["table"], nxt["after"], pending) if nxt else None
+                got += len(page["rows"])
+                if apply_snapshot_page(self.replica, page, progress, scope, progress["unsent_after"]):
+                    return got
+                page = None  # let it go before the next one arrives
+                page = upcoming.result()
+
+    def _snapshot_page(self, table, after, pending):
+        """Fetch and check one snapshot page (the first one when ``table`` is None)."""
+        params = {"limit": min(self.pull_limit, 1000), "schema_version": self.schema_version,
+                  "clock_ms": self.replica.clock.wall(), "pending": pending}
+        if table is not None:
+            params["table"] = table
+            if after is not None:
+                params["after"] = after
+        resp = self.http.get(self.hub_url + "/sync/v1/snapshot", headers=self._headers(), timeout=self.timeout,
+                             params=params)
+        try:
+            with paused_gc():
+                return self.snapshot_schema.load(self._check(resp))
+        except ValidationError as e:
+            raise SyncFailed(f"the hub sent a snapshot this node cannot read: {_first(e.messages)}",
                              "bad_answer") from None
 
     def sync_once(self):
@@ -234,6 +295,13 @@ class SyncClient:
 
     def _save(self):
         self.replica.set_state("sync_status", {k: v for k, v in asdict(self.status).items()})
+
+
+def _code(resp):
+    try:
+        return resp.json().get("code")
+    except ValueError:
+        return None
 
 
 def _first(messages):

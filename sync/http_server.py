@@ -1,4 +1,4 @@
-"""HTTP adapter of the hub's sync role: POST /sync/v1/enroll, POST /sync/v1/push, GET /sync/v1/pull.
+"""HTTP adapter of the hub's sync role: POST /sync/v1/enroll, POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/snapshot.
 
 Thin: it authenticates, decodes and validates, then hands the batch to the shared Replica.
 """
@@ -13,9 +13,11 @@ from marshmallow import ValidationError
 
 from .changelog import SequenceGap
 from .clock import ClockSkewError
+from .compaction import stale_cursor
 from .recovery import SequenceReused, refuse_reused
 from .replica import ScopeError, paused_gc
-from .wire import EnrollRequest, PullQuery, push_request_schema
+from .snapshot import snapshot_page_json
+from .wire import EnrollRequest, PullQuery, SnapshotQuery, push_request_schema
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 
@@ -145,7 +147,8 @@ def _push():
     try:
         result = ctx.replica.apply_remote(body["changes"], origin=node["id"], contiguous=True,
                                           skew_bound_ms=bound, allowed_scope=node["compound_id"],
-                                          before_commit=record, check=refuse_reused(node["id"]))
+                                          before_commit=record, check=refuse_reused(node["id"]),
+                                          drop_orphans=True)
     except ClockSkewError as e:
         msg = f"refused: {e}"
         skew = ctx.registry.record_contact(node["id"], "push", body["clock_ms"], body["schema_version"],
@@ -160,8 +163,15 @@ def _push():
     skew = skews[0]
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
-        "duplicates": result.duplicates, "conflicts": result.conflicts,
+        "duplicates": result.duplicates, "conflicts": result.conflicts, "dropped_orphans": result.orphans,
         "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
+
+
+def _check_not_pruned(ctx, node, cursor):
+    pruned = stale_cursor(ctx.store, node["compound_id"], cursor)
+    if pruned is not None:
+        raise SyncError(410, f"changes after {cursor} up to {pruned} have been compacted away: "
+                        "take the compound in again as a snapshot", "rebootstrap", pruned_through=pruned)
 
 
 @bp.get("/pull")
@@ -175,8 +185,38 @@ def pull():
         first = next(iter(e.messages), "query")
         raise SyncError(400, f"invalid pull: problem in {first!r}", "invalid", fields=e.messages) from None
     _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
-    ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
+    _check_not_pruned(ctx, node, q["cursor"])
+    ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"],
+                                cursor=q["cursor"])
     frags, cursor, more = ctx.replica.log_page_json(q["cursor"], node["id"], node["compound_id"], q["limit"])
+    _check_not_pruned(ctx, node, q["cursor"])  # again: a compaction may have committed while we read
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
                     f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version},'
                     f'"node_seq":{ctx.replica.seen_seq(node["id"])}}}')
+
+
+@bp.get("/snapshot")
+def snapshot():
+    """Return one page of the node's compound as it is now; the first page also carries the cursor to pull from."""
+    node = _node()
+    ctx = _ctx()
+    try:
+        q = SnapshotQuery().load(request.args)
+    except ValidationError as e:
+        first = next(iter(e.messages), "query")
+        raise SyncError(400, f"invalid snapshot request: problem in {first!r}", "invalid", fields=e.messages) from None
+    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    table, after = q["table"], q["after"]
+    if table is not None and table not in ctx.catalog:
+        raise SyncError(400, f"unknown table {table[:64]!r}", "invalid", fields={"table": ["unknown table"]})
+    if table is None and after is not None:
+        raise SyncError(400, "after needs a table", "invalid", fields={"after": ["needs a table"]})
+    if table is not None and after is not None and ctx.catalog[table].append_only:
+        if not after.isdigit():
+            raise SyncError(400, "after must be a log position for this table", "invalid",
+                            fields={"after": ["must be a whole number"]})
+        after = int(after)
+    if table is None:
+        ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"])
+    with paused_gc():
+        return _respond(snapshot_page_json(ctx.replica, node["compound_id"], table, after, q["limit"]))

@@ -6,6 +6,8 @@ hashes are for guessable secrets); enrolment codes are short, single-use and exp
 import hashlib
 import secrets
 
+from .compaction import ack_key
+
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over a phone
 CODE_TTL_MS = 24 * 3600 * 1000
 PULL_RUN_MS = 60_000
@@ -116,16 +118,21 @@ class NodeRegistry:
                            (True, node_id)).rowcount
         return n > 0
 
-    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None, tx=None, oseqs=None):
+    def record_contact(self, node_id, kind, clock_ms, schema_version, pending, error=None, tx=None, oseqs=None,
+                       cursor=None):
         """Note a node's visit: when, its clock skew against ours, its schema and queue, any refusal.
 
         Pass ``tx`` to record it inside a transaction already open (a push's), saving a commit;
-        ``oseqs`` is the (first, last) origin sequence a push delivered, so late arrivals can be found.
+        ``oseqs`` is the (first, last) origin sequence a push delivered, so late arrivals can be found;
+        ``cursor`` is a pull's cursor: the node has everything up to it (compaction prunes behind it).
         """
         if tx is None:
             with self.store.write() as tx:
-                return self.record_contact(node_id, kind, clock_ms, schema_version, pending, error, tx, oseqs)
+                return self.record_contact(node_id, kind, clock_ms, schema_version, pending, error, tx, oseqs,
+                                           cursor)
         now = self.wall()
+        if cursor is not None:
+            tx.set_state(ack_key(node_id), cursor)
         self._diary(tx, node_id, kind, now, oseqs, error)
         skew = None if clock_ms is None else clock_ms - now
         col = "last_push_ms" if kind == "push" else "last_pull_ms"

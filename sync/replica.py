@@ -61,6 +61,7 @@ class ApplyResult:
     duplicates: int
     conflicts: int
     seen: dict
+    orphans: int = 0  # edits of rows the hub compacted away, dropped (see apply_remote)
 
 
 class Replica:
@@ -153,7 +154,7 @@ class Replica:
 
     # -- remote changes --------------------------------------------------------------------
     def apply_remote(self, changes, origin=None, contiguous=False, skew_bound_ms=None,
-                     allowed_scope=None, state=None, before_commit=None, check=None):
+                     allowed_scope=None, state=None, before_commit=None, check=None, drop_orphans=False):
         """Merge changes received from another replica, atomically, and return what it did.
 
         ``origin`` stamps every change with the sender (a node pushing its own outbox);
@@ -162,6 +163,9 @@ class Replica:
         refuses rows outside the sender's compound (ScopeError); ``state`` is written in the same
         transaction (the pull cursor), so it advances only if the changes are in; ``before_commit(tx)``
         runs last in that transaction too, and ``check(tx, seen, changes)`` first (it may raise).
+        ``drop_orphans`` (the hub) drops edits of rows it does not have that cannot create them
+        (required fields missing): their row was deleted and compacted away while the editing node
+        was offline, and merging them would raise a headless row.
         """
         if origin is not None:
             for ch in changes:
@@ -174,13 +178,25 @@ class Replica:
                 check(tx, seen, changes)
             before = dict(seen)
             fresh = fresh_changes(changes, seen, contiguous)
-            n_conflicts = self._merge_in(tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s},
-                                         allowed_scope)
+            n_conflicts, orphans = self._merge_in(
+                tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s}, allowed_scope, drop_orphans)
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
             if before_commit is not None:
                 before_commit(tx)
-        return ApplyResult(len(fresh), len(changes) - len(fresh), n_conflicts, seen)
+        return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans)
+
+    def _without_orphans(self, changes, rows):
+        created, keep = set(), []
+        for ch in changes:
+            table = self.catalog[ch["table"]]
+            key = (ch["table"], ch["id"])
+            if not table.append_only and ch["id"] not in rows.get(ch["table"], {}) and key not in created:
+                if not table.creates(ch["data"]):
+                    continue
+                created.add(key)
+            keep.append(ch)
+        return keep, len(changes) - len(keep)
 
     def apply_own_lost(self, changes, state=None):
         """Merge back this replica's own changes that its store lost and the hub kept (restored from a backup).
@@ -190,16 +206,19 @@ class Replica:
         for ch in changes:
             ch["origin"] = self.id
         with paused_gc(), self.store.write() as tx:
-            self._merge_in(tx, changes, {}, None)
+            self._merge_in(tx, changes, {}, None)  # (conflicts, orphans): nothing to report here
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
 
-    def _merge_in(self, tx, fresh, seen_updates, allowed_scope):
-        """Merge changes new to this replica inside ``tx``; return the conflicts found."""
+    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, drop_orphans=False):
+        """Merge changes new to this replica inside ``tx``; return (conflicts found, orphans dropped)."""
         if not fresh:
-            return 0
+            return 0, 0
         self.clock.observe(max(ch["hlc"] for ch in fresh))
         rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
+        orphans = 0
+        if drop_orphans:
+            fresh, orphans = self._without_orphans(fresh, rows)
         existing = {}
         for ch in fresh:
             if self.catalog[ch["table"]].append_only:
@@ -207,7 +226,7 @@ class Replica:
         existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
         if allowed_scope is not None:
             self._check_scope(fresh, rows, allowed_scope)
-        return self._commit(tx, fresh, rows, existing, seen_updates)
+        return self._commit(tx, fresh, rows, existing, seen_updates), orphans
 
     def _check_scope(self, changes, rows, scope):
         batch_scope = {}  # rows created earlier in this same batch
@@ -249,7 +268,7 @@ class Replica:
         for tname, dirty in result.dirty.items():
             tx.save_rows(tname, dirty)
         for tname, new in result.appended.items():
-            tx.insert_appended(tname, new)
+            tx.insert_appended(tname, new, known_new=True)  # merge_batch kept only ids not yet stored
         tx.append_log(logged)
         tx.save_seen(seen_updates)
         if result.conflicts:

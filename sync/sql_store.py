@@ -12,6 +12,8 @@ import orjson
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, event)
 
+from .sql_bulk import insert_rows, rows_where_in
+from .sql_snapshot import SnapshotTxn
 from .tables import DELETED
 
 # In SQLite only a column declared exactly INTEGER PRIMARY KEY is the rowid: rows then append in order
@@ -19,7 +21,6 @@ from .tables import DELETED
 LOG_POSITION = BigInteger().with_variant(Integer(), "sqlite")
 _COLUMN_TYPES = {"str": String, "text": Text, "int": BigInteger, "float": Float, "bool": Boolean,
                  "ref": String, "date": String, "datetime": String, "json": Text}
-CHUNK = 500
 
 
 def _column(f):
@@ -182,7 +183,7 @@ class SqlStore:
                 yield Txn(self, conn)
 
 
-class Txn:
+class Txn(SnapshotTxn):
     """Bulk reads and writes of one transaction."""
 
     def __init__(self, store, conn):
@@ -212,21 +213,17 @@ class Txn:
         names = table.field_names
         decode = _decoders(table)
         out = {}
-        ids = list(ids)
-        for i in range(0, len(ids), CHUNK):
-            part = ids[i:i + CHUNK]
-            sql = (f"SELECT id, {', '.join(names)}, {DELETED}, _v FROM {tname} "
-                   f"WHERE id IN ({','.join('?' * len(part))})")
-            for r in self.rows(sql, part):
-                versions = decode_versions(r[-1])
-                values = {}
-                for j, name in enumerate(names, start=1):
-                    if name in versions:
-                        v = r[j]
-                        values[name] = decode[name](v) if name in decode and v is not None else v
-                if DELETED in versions:
-                    values[DELETED] = bool(r[-2])
-                out[r[0]] = [values, versions]
+        sql = f"SELECT id, {', '.join(names)}, {DELETED}, _v FROM {tname} WHERE {{in}}"
+        for r in rows_where_in(self, sql, "id", ids):
+            versions = decode_versions(r[-1])
+            values = {}
+            for j, name in enumerate(names, start=1):
+                if name in versions:
+                    v = r[j]
+                    values[name] = decode[name](v) if name in decode and v is not None else v
+            if DELETED in versions:
+                values[DELETED] = bool(r[-2])
+            out[r[0]] = [values, versions]
         return out
 
     def save_rows(self, tname, rows):
@@ -245,20 +242,17 @@ class Txn:
             tup.append(encode_versions(versions))
             params.append(tuple(tup))
         sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
-        self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-                         f"ON CONFLICT (id) DO UPDATE SET {sets}", params)
+        insert_rows(self, tname, cols, params, f"ON CONFLICT (id) DO UPDATE SET {sets}")
 
     def existing_ids(self, tname, ids):
         """Return the subset of ``ids`` already stored in a table."""
-        found, ids = set(), list(ids)
-        for i in range(0, len(ids), CHUNK):
-            part = ids[i:i + CHUNK]
-            found.update(r[0] for r in self.rows(
-                f"SELECT id FROM {tname} WHERE id IN ({','.join('?' * len(part))})", part))
-        return found
+        return {r[0] for r in rows_where_in(self, f"SELECT id FROM {tname} WHERE {{in}}", "id", ids)}
 
-    def insert_appended(self, tname, changes):
-        """Insert immutable rows from their creating changes; a row already stored is left alone."""
+    def insert_appended(self, tname, changes, known_new=False):
+        """Insert immutable rows from their creating changes; a row already stored is left alone.
+
+        ``known_new``: the caller found none of them stored in this same write transaction.
+        """
         table = self.catalog[tname]
         names = table.field_names
         encode = _encoders(table)
@@ -272,8 +266,7 @@ class Txn:
                 if vals[i] is not None:
                     vals[i] = encode[name](vals[i])
             params.append((ch["id"], *vals, ch["lseq"], ch["origin"], ch["seq"], ch["hlc"]))
-        self.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-                         "ON CONFLICT (id) DO NOTHING", params)
+        insert_rows(self, tname, cols, params, "ON CONFLICT (id) DO NOTHING", known_new)
 
     # -- change log ----------------------------------------------------------------------------
     def lock(self):
@@ -296,8 +289,8 @@ class Txn:
 
     def append_log(self, changes):
         """Append changes of mutable tables (with lseq, origin, seq, hlc, id, scope, data, prev) to the log."""
-        self.executemany(
-            "INSERT INTO sync_log (seq, origin, oseq, hlc, tbl, row_id, scope, data, prev) VALUES (?,?,?,?,?,?,?,?,?)",
+        insert_rows(
+            self, "sync_log", ("seq", "origin", "oseq", "hlc", "tbl", "row_id", "scope", "data", "prev"),
             [(c["lseq"], c["origin"], c["seq"], c["hlc"], c["table"], c["id"], c.get("scope"), _dumps(c["data"]),
               _dumps(c["prev"]) if c.get("prev") else None) for c in changes])
 

@@ -154,6 +154,10 @@ class Table:
             return row_id
         return data.get(self.scope)
 
+    def creates(self, data):
+        """Whether a change writing ``data`` to a row nobody has would make a whole row (every required field)."""
+        return all(data.get(f.name) is not None for f in self.fields if f.required)
+
     def check_data(self, data, creating):
         """Return {field: message} for every problem in a row write (empty when it is valid)."""
         if not creating:

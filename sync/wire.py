@@ -174,3 +174,101 @@ class EnrollRequest(Schema):
 
     code = fields.String(required=True, validate=validate.Length(4, 100))
     node_id = fields.String(load_default=None, validate=validate.Length(1, MAX_ID))
+
+
+class SnapshotRows(fields.Field):
+    """The rows of one snapshot page, checked against the declaration of the page's table.
+
+    Mutable rows' versions arrive as stored ([[hlc, origin, [fields]], …]) and load as {field: [hlc, origin]}.
+    """
+
+    def __init__(self, catalog, max_items, **kwargs):
+        super().__init__(**kwargs)
+        self.catalog, self.max_items = catalog, max_items
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        table = self.catalog.tables.get(data.get("table")) if isinstance(data, dict) else None
+        if table is None:
+            raise ValidationError("rows of an unknown table")
+        if not isinstance(value, list) or len(value) > self.max_items:
+            raise ValidationError(f"must be a list of at most {self.max_items} rows")
+        errors = {}
+        for i, row in enumerate(value):
+            problem = self._check(table, row)
+            if problem:
+                errors[i] = problem
+                if len(errors) >= 20:
+                    break
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+    def _check(self, table, row):
+        if type(row) is not dict or type(row.get("id")) is not str or not 0 < len(row["id"]) <= MAX_ID:
+            return "must be an object with a row id"
+        if table.append_only:
+            if row.keys() != {"id", "origin", "seq", "hlc", "data"} or not _check_version([row["hlc"], row["origin"]]) \
+                    or not _is_int(row["seq"]) or type(row["data"]) is not dict:
+                return "must have id, origin, seq, hlc and data"
+            return table.check_data(row["data"], creating=False) or None
+        values, stored = row.get("values"), row.get("versions")
+        if row.keys() != {"id", "values", "versions"} or type(values) is not dict or type(stored) is not list:
+            return "must have id, values and versions"
+        versions = {}
+        for group in stored:
+            if type(group) is not list or len(group) != 3 or not _check_version(group[:2]) \
+                    or type(group[2]) is not list:
+                return {"versions": "must be [[hlc, origin, [fields]], …]"}
+            for name in group[2]:
+                if name not in table.by_name and name != DELETED:
+                    return {"versions": f"unknown field {name!r}"[:120]}
+                versions[name] = [group[0], group[1]]
+        if not values.keys() <= versions.keys():
+            return {"values": "a value without a version"}
+        errs = table.check_data(values, creating=False)
+        if errs:
+            return {"values": errs}
+        row["versions"] = versions
+        return None
+
+
+class SnapshotNext(Schema):
+    """Where the next snapshot page starts."""
+
+    class Meta:
+        unknown = RAISE
+
+    table = fields.String(required=True)
+    after = fields.Raw(required=True, allow_none=True)
+
+
+def snapshot_page_schema(catalog, max_rows):
+    """Build the schema a node checks GET /sync/v1/snapshot answers with."""
+
+    class SnapshotPage(Schema):
+        class Meta:
+            unknown = EXCLUDE
+
+        table = fields.String(required=True, validate=validate.OneOf(list(catalog.tables)))
+        after = fields.Raw(required=True, allow_none=True)
+        cursor = fields.Integer(strict=True, validate=validate.Range(min=0))
+        seen = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
+        next = fields.Nested(SnapshotNext, required=True, allow_none=True)
+        schema_version = fields.Integer(required=True, strict=True)
+        rows = SnapshotRows(catalog, max_rows, required=True)
+
+    return SnapshotPage()
+
+
+class SnapshotQuery(Schema):
+    """Query string of GET /sync/v1/snapshot: where the page starts (no table: a new snapshot)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    table = fields.String(load_default=None)
+    after = fields.String(load_default=None, validate=validate.Length(1, MAX_ID))
+    limit = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=20_000))
+    schema_version = fields.Integer(required=True)
+    clock_ms = fields.Integer(load_default=None)
+    pending = fields.Integer(load_default=None)

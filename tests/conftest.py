@@ -162,11 +162,11 @@ class Cluster:
         for nid in node_ids:
             self.add_node(nid, offsets_ms.get(nid, 0))
 
-    def add_node(self, node_id, offset_ms=0):
+    def add_node(self, node_id, offset_ms=0, config=None):
         """Create, register and enrol one node whose clock runs ``offset_ms`` off the hub's."""
         clock = OffsetClock(self.base, offset_ms)
         app = create_node({"DATABASE_URL": f"sqlite:///{self.tmp}/{node_id}.db", "CLOCK": clock, "ADMIN_TOKEN": ADMIN,
-                           "SQLITE_SYNCHRONOUS": "NORMAL", "SYNC_TIMEOUT_S": 20},
+                           "SQLITE_SYNCHRONOUS": "NORMAL", "SYNC_TIMEOUT_S": 20, **(config or {})},
                           instance_path=str(self.tmp / node_id))
         code = self.hub.api("POST", "/nodes", json={"id": node_id, "compound_id": self.compound_id}).get_json()["code"]
         enroll_node(app, self.server.url, code)

@@ -37,7 +37,7 @@ EXPECTED = {
     "reports.daily_page": {C, W}, "reports.daily_xlsx": {C, W}, "reports.audit_page": {C, W},
     "reports_api.audit_api": {C, W},
     "exports.exports_page": {C}, "exports_api.export_csv": {C}, "exports_api.export_xlsx": {C},
-    "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC,  # node tokens: tests/test_sync_protocol.py
+    "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC, "sync.snapshot": PUBLIC,  # node tokens: tests/test_sync_protocol.py
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
 for _name in ("handoff", "ledger_view", "list_orders", "packing", "receipt_photo", "shopping_list_view"):

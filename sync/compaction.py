@@ -1,0 +1,107 @@
+"""Compaction: prune the hub's change log and tombstones behind what every node of a compound has pulled.
+
+Each pull tells the hub the node's cursor, everything up to which the node has applied; the hub
+keeps it (``ack:<node>`` in its state). A compound's log entries at or below the lowest cursor of
+its active nodes can go: none of them will ask for them again. A node silent for longer than the
+retention window does not hold compaction back: once entries after its cursor are gone it is told
+to re-bootstrap (``stale_cursor``) rather than silently miss the deletes among them. A tombstone
+goes with the last log entry of its row. Like the rest of the core this imports no framework; it
+speaks SQL through the store's transactions.
+"""
+from dataclasses import dataclass, field
+
+SHARED = ""  # the state key suffix of rows no compound owns
+
+
+def ack_key(node_id):
+    """The hub state key holding a node's last pull cursor."""
+    return f"ack:{node_id}"
+
+
+def pruned_key(scope):
+    """The hub state key holding the highest log position pruned in a scope (None: shared rows)."""
+    return f"pruned:{scope if scope is not None else SHARED}"
+
+
+@dataclass
+class CompactionReport:
+    """What a compaction pruned (or, in a dry run, would prune)."""
+
+    horizons: dict = field(default_factory=dict)  # scope -> log position pruned up to
+    log_entries: int = 0
+    tombstones: dict = field(default_factory=dict)  # table -> rows removed
+    contacts: int = 0
+    stale_nodes: list = field(default_factory=list)  # nodes that will have to re-bootstrap
+
+
+def stale_cursor(store, scope, cursor):
+    """Return the pruned position a pull from ``cursor`` in ``scope`` would step over, or None if it is complete."""
+    with store.read() as tx:
+        pruned = max(tx.get_state(pruned_key(scope), 0), tx.get_state(pruned_key(None), 0))
+    return pruned if cursor < pruned else None
+
+
+def _horizons(tx, now_ms, retention_ms):
+    """Return ({scope: horizon}, shared horizon, [stale node ids]) from the nodes' acknowledged cursors."""
+    end = tx.log_end()
+    per_scope, stale = {}, []
+    nodes = tx.rows("SELECT id, compound_id, revoked, last_pull_ms FROM sync_nodes")
+    acks = {key[4:]: value
+            for key, value in tx.rows("SELECT key, value FROM sync_state WHERE key LIKE ?", (ack_key("%"),))}
+    for node_id, compound, revoked, last_pull in nodes:
+        if revoked or not compound or (node_id not in acks):
+            continue  # never pulled: it will bootstrap from a snapshot like a new node
+        if last_pull is None or last_pull < now_ms - retention_ms:
+            stale.append(node_id)
+            continue
+        cursor = int(acks[node_id])
+        per_scope[compound] = min(per_scope.get(compound, end), cursor)
+    shared = min(per_scope.values(), default=end)
+    return per_scope, shared, end, stale
+
+
+class _DryRun(Exception):
+    """Raised to roll a dry run's transaction back."""
+
+
+def compact(store, catalog, now_ms, retention_ms, contacts_retention_ms, dry_run=False):
+    """Prune behind every active node's cursor, drop the contact diary's old rows; return a CompactionReport.
+
+    One write transaction does it all; a dry run does the same and rolls it back, so it reports
+    exactly what a real run would remove.
+    """
+    report = CompactionReport()
+    try:
+        with store.write() as tx:
+            _prune(tx, catalog, report, now_ms, retention_ms, contacts_retention_ms)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report
+
+
+def _prune(tx, catalog, report, now_ms, retention_ms, contacts_retention_ms):
+    per_scope, shared, end, report.stale_nodes = _horizons(tx, now_ms, retention_ms)
+    for scope in [r[0] for r in tx.rows("SELECT DISTINCT scope FROM sync_log")]:
+        horizon = shared if scope is None else per_scope.get(scope, end)
+        where = "scope IS NULL" if scope is None else "scope = ?"
+        args = () if scope is None else (scope,)
+        n, top = tx.rows(f"SELECT COUNT(*), MAX(seq) FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))[0]
+        if not n:
+            continue
+        report.horizons[scope if scope is not None else SHARED] = top
+        report.log_entries += n
+        tx.execute(f"DELETE FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))
+        key = pruned_key(scope)
+        tx.set_state(key, max(top, tx.get_state(key, 0)))
+    for t in catalog:
+        if t.append_only:
+            continue
+        # A tombstone none of whose changes is left in the log is known to every active node.
+        where = "_deleted = ? AND id NOT IN (SELECT row_id FROM sync_log WHERE tbl = ?)"
+        n = tx.execute(f"DELETE FROM {t.name} WHERE {where}", (True, t.name)).rowcount
+        if n:
+            report.tombstones[t.name] = n
+    report.contacts = tx.execute("DELETE FROM sync_contacts WHERE until_ms < ?",
+                                 (now_ms - contacts_retention_ms,)).rowcount

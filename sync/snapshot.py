@@ -1,0 +1,135 @@
+"""Bootstrap by snapshot: a compound's current rows and a log cursor instead of its whole history.
+
+The hub serves one table's rows at a time in key order (``snapshot_page_json``); the node merges
+each page keeping every field's version (``apply_snapshot_page``), so later merges judge its rows
+exactly as if it had replayed the log. The cursor is the log end read *before* any row: each row
+then reflects at least everything up to it, and the pull that follows re-delivers anything newer
+(merging a change already reflected changes nothing). Like the rest of the core, this module
+imports no web or database framework.
+"""
+import orjson
+
+from .replica import paused_gc
+
+#: A page ends after this much JSON even if it holds fewer rows than asked: a gate laptop's memory
+#: is bounded by the page, and a few rows (receipt photos) may weigh megabytes each.
+PAGE_BYTES = 256 * 1024
+
+
+def merge_state(values, versions, snap_values, snap_versions):
+    """Merge a row's state from a snapshot into a stored row in place, field by field; return True if any changed.
+
+    The newer version of each field wins, as in a merge of changes; no conflict is recorded, since
+    a state is not a write (the writes themselves were judged where they were merged).
+    """
+    changed = False
+    for name, ver in snap_versions.items():
+        cur = versions.get(name)
+        if cur is None or (ver[0], ver[1]) > (cur[0], cur[1]):
+            values[name] = snap_values.get(name)
+            versions[name] = [ver[0], ver[1]]
+            changed = True
+    return changed
+
+
+def snapshot_page_json(replica, scope, table, after, limit):
+    """Hub: return one snapshot page as JSON text: ``table``'s rows in ``scope`` after key ``after``.
+
+    With ``table`` None the snapshot starts: the page is the first table's, and it carries the
+    cursor and the per-origin sequences the node adopts once the last page is in.
+    """
+    names = [t.name for t in replica.catalog]
+    start = table is None
+    with replica.store.read() as tx:
+        if start:
+            cursor, seen = tx.snapshot_start()
+            table, after = names[0], None
+        rows = tx.snapshot_rows(table, scope, after, limit)
+    size = 0
+    for n, (_key, text) in enumerate(rows):
+        size += len(text)
+        if size > PAGE_BYTES and n:
+            del rows[n:]
+            limit = n  # a full page: the next one continues this table
+            break
+    if len(rows) == limit:
+        nxt = {"table": table, "after": rows[-1][0]}
+    else:
+        i = names.index(table) + 1
+        nxt = {"table": names[i], "after": None} if i < len(names) else None
+    head = f'{{"table":{orjson.dumps(table).decode()},"after":{orjson.dumps(after).decode()},'
+    if start:
+        head += f'"cursor":{cursor},"seen":{orjson.dumps(seen).decode()},'
+    return (head + f'"next":{orjson.dumps(nxt).decode()},"schema_version":{replica.catalog.schema_version},'
+            f'"rows":[' + ",".join(text for _key, text in rows) + "]}")
+
+
+def apply_snapshot_page(replica, page, progress, scope, unsent_after_lseq):
+    """Node: merge one validated page and record the progress after it, in one transaction; return True when done.
+
+    ``progress`` is the bootstrap's saved state (cursor, seen, table, after). Rows of this page's key
+    range that the node holds but the hub no longer has were deleted and compacted away at the hub:
+    they are removed, unless this node changed them after log position ``unsent_after_lseq`` (its
+    unsent outbox, which stays queued and is pushed as usual). The last page sets the pull cursor.
+    """
+    table = replica.catalog[page["table"]]
+    rows = page["rows"]
+    with paused_gc(), replica.store.write() as tx:
+        if table.append_only:
+            _insert_appended(replica, tx, table.name, rows)
+        else:
+            _merge_rows(replica, tx, table.name, rows)
+            _drop_vanished(replica, tx, table.name, rows, page, scope, unsent_after_lseq)
+        nxt = page["next"]
+        if nxt is None:
+            local = tx.seen_origins()
+            tx.save_seen({o: s for o, s in progress["seen"].items()
+                          if o != replica.id and s > local.get(o, 0)})
+            tx.set_state("cursor", progress["cursor"])
+            tx.set_state("bootstrap", None)
+            return True
+        progress.update(table=nxt["table"], after=nxt["after"])
+        tx.set_state("bootstrap", progress)
+        return False
+
+
+def _merge_rows(replica, tx, tname, rows):
+    stored = tx.load_rows(tname, [r["id"] for r in rows])
+    dirty, best = {}, 0
+    for r in rows:
+        versions = r["versions"]
+        best = max(best, max((v[0] for v in versions.values()), default=0))
+        row = stored.get(r["id"])
+        if row is None:
+            dirty[r["id"]] = [dict(r["values"]), versions]
+        elif merge_state(row[0], row[1], r["values"], versions):
+            dirty[r["id"]] = row
+    replica.clock.observe(best)  # our next write to these rows must be newer than what they hold
+    tx.save_rows(tname, dirty)
+
+
+def _insert_appended(replica, tx, tname, rows):
+    have = tx.existing_ids(tname, [r["id"] for r in rows])
+    new = [r for r in rows if r["id"] not in have]
+    if not new:
+        return
+    first = tx.take_seqs(len(new))
+    replica.clock.observe(max(r["hlc"] for r in new))
+    tx.insert_appended(tname, [{"id": r["id"], "data": r["data"], "origin": r["origin"], "seq": r["seq"],
+                                "hlc": r["hlc"], "lseq": first + i} for i, r in enumerate(new)], known_new=True)
+
+
+def _drop_vanished(replica, tx, tname, rows, page, scope, unsent_after_lseq):
+    # The page covers (after, last id] of the hub's key order, or (after, end) if the table ends here.
+    more = rows and page["next"] is not None and page["next"]["table"] == tname
+    high = rows[-1]["id"] if more else None
+    sent = {r["id"] for r in rows}
+    gone = [i for i in tx.ids_between(tname, scope, page["after"], high) if i not in sent]
+    if gone:
+        # Kept: rows our unsent outbox will create at the hub. An unsent edit of a row the hub compacted
+        # away is dropped there (it cannot make a whole row), so here the row goes too.
+        table, created = replica.catalog[tname], set()
+        for row_id, data in tx.unsent_changes(replica.id, unsent_after_lseq, tname, gone):
+            if row_id not in created and table.creates(data):
+                created.add(row_id)
+        tx.delete_ids(tname, [i for i in gone if i not in created])

@@ -1,0 +1,141 @@
+"""Compaction: the hub prunes its log and tombstones only behind every active node; a stale node re-bootstraps."""
+import uuid
+
+import requests
+
+from hub.cli import hub_app
+from menwei.cli import main
+from menwei.runtime import runtime
+from sync.compaction import compact
+from test_bootstrap import state
+
+DAY = 86_400_000
+
+
+def hub_compact(c, retention_days=30, dry_run=False):
+    rt = c.hub.rt
+    return compact(rt.store, rt.catalog, rt.wall(), retention_days * DAY, 180 * DAY, dry_run=dry_run)
+
+
+def live(node):
+    """Every row but tombstones, with its versions."""
+    return {t: {i: r for i, r in rows.items() if not (isinstance(r, list) and r[0].get("_deleted"))}
+            for t, rows in state(node).items()}
+
+
+def count(replica, sql, args=()):
+    with replica.rt.store.read() as tx:
+        return tx.rows(sql, args)[0][0]
+
+
+def residents(c, n=4):
+    hub = c.hub.replica
+    hh = str(uuid.uuid4())
+    hub.insert("households", hh, {"compound_id": c.compound_id, "building_id": "b", "room": "101"})
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    hub.write([("residents", r, {"compound_id": c.compound_id, "household_id": hh, "name": f"居民{i}"})
+               for i, r in enumerate(ids)])
+    return hh, ids
+
+
+def test_nothing_a_node_has_not_pulled_is_pruned(cluster):
+    east, b20 = cluster.nodes["east-gate"], cluster.nodes["building-20"]
+    _, ids = residents(cluster)
+    cluster.sync_all()
+    cluster.hub.replica.delete("residents", ids[0])
+    east.sync()  # east has the delete; building 20, seen recently, has not pulled it yet
+    report = hub_compact(cluster)
+    assert report.log_entries > 0 and report.tombstones == {} and report.stale_nodes == []
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 1
+    b20.sync()  # an ordinary pull, no re-bootstrap: nothing it needed was pruned
+    b20.sync()  # a pull tells the hub the cursor it starts from: this one says the delete is in
+    assert b20.replica.get_state("bootstrap") is None
+    assert count(b20, "SELECT COUNT(*) FROM residents WHERE id = ? AND _deleted = ?", (ids[0], True)) == 1
+    east.sync()
+    dry = hub_compact(cluster, dry_run=True)
+    assert dry.tombstones == {"residents": 1}
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 1  # a dry run keeps it
+    assert hub_compact(cluster).tombstones == {"residents": 1}
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 0
+    with cluster.hub.rt.store.read() as tx:
+        low = tx.rows("SELECT MIN(seq) FROM sync_log")[0][0]
+        assert low is None or low > min(east.replica.get_state("cursor"), b20.replica.get_state("cursor"))
+    cluster.hub.replica.update("residents", ids[1], {"notes": "之后的修改"})
+    cluster.sync_all()  # both keep pulling from where they were
+    assert state(east) == state(b20)
+
+
+def test_a_node_offline_past_retention_rebootstraps_learns_the_delete_and_keeps_its_outbox(cluster):
+    east, b20 = cluster.nodes["east-gate"], cluster.nodes["building-20"]
+    hh, ids = residents(cluster)
+    cluster.sync_all()
+    cluster.base.advance(40 * DAY)  # building 20 is offline for 40 days
+    cluster.hub.replica.delete("residents", ids[0])
+    cluster.hub.replica.update("residents", ids[1], {"notes": "集中隔离"})
+    east.sync()
+    east.sync()
+    # Meanwhile building 20 works offline: a new resident, edits of a live row and of the deleted one.
+    new = str(uuid.uuid4())
+    b20.replica.insert("residents", new, {"compound_id": cluster.compound_id, "household_id": hh, "name": "新住户"})
+    b20.replica.update("residents", ids[1], {"phone": "13900000000"})
+    b20.replica.update("residents", ids[0], {"notes": "不知道已删除"})
+    report = hub_compact(cluster)
+    assert report.stale_nodes == ["building-20"] and report.tombstones == {"residents": 1}
+
+    with b20.app.app_context():
+        client = runtime().sync_client()
+        client.pull()  # HTTP 410 rebootstrap, then a snapshot, with the outbox still unsent
+        assert client.pending() == 3
+    assert count(b20, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 0  # the delete is learnt
+    assert count(b20, "SELECT COUNT(*) FROM residents WHERE id = ?", (new,)) == 1  # its own new row stays
+    assert b20.replica.get_state("bootstrap") is None
+
+    b20.sync()  # the outbox goes up: the edit of the vanished row is dropped, not raised as a headless row
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 0
+    east.sync()
+    assert state(b20) == state(cluster.hub)  # the hub holds no tombstone of the pruned row either
+    assert live(east) == live(b20)  # east still keeps its tombstone: nodes never prune
+    row = state(east)["residents"][ids[1]][0]
+    assert (row["notes"], row["phone"]) == ("集中隔离", "13900000000")
+    assert new in state(east)["residents"]
+
+
+def test_a_never_synced_node_after_compaction_is_told_to_rebootstrap(cluster):
+    residents(cluster)
+    cluster.sync_all()
+    assert hub_compact(cluster).log_entries > 0
+    late = cluster.add_node("late")  # enrolled without a snapshot: its first pull starts at 0
+    with late.app.app_context():
+        client = runtime().sync_client()
+    r = requests.get(f"{cluster.server.url}/sync/v1/pull", headers=client._headers(), timeout=10,
+                     params={"cursor": 0, "schema_version": client.schema_version})
+    assert r.status_code == 410 and r.json()["code"] == "rebootstrap"
+    late.sync()
+    assert state(late) == state(cluster.nodes["east-gate"])
+
+
+def test_compact_command_prunes_the_log_tombstones_and_old_visits(runner, tmp_path):
+    d = str(tmp_path / "hub")
+    app = hub_app(d)
+    with app.app_context():
+        rt = runtime()
+        cid = str(uuid.uuid4())
+        rt.replica.insert("compounds", cid, {"name": "x"})
+        rt.replica.insert("buildings", "b-1", {"compound_id": cid, "number": "1"})
+        rt.replica.delete("buildings", "b-1")
+        rt.registry.add("east-gate", cid)
+        rt.registry.record_contact("east-gate", "push", None, 3, 0)
+        with rt.store.write() as tx:
+            tx.execute("UPDATE sync_contacts SET at_ms = 1, until_ms = 1")
+    dry = runner.invoke(main, ["hub", "compact", "--dry-run", "--data-dir", d])
+    assert dry.exit_code == 0, dry.output
+    assert "would prune 3 change-log entries, 1 tombstones (1 buildings) and 1 node visits" in dry.output
+    real = runner.invoke(main, ["hub", "compact", "--contacts-days", "1", "--data-dir", d])
+    assert "pruned 3 change-log entries, 1 tombstones (1 buildings) and 1 node visits" in real.output
+    again = runner.invoke(main, ["hub", "compact", "--data-dir", d])
+    assert "pruned 0 change-log entries, 0 tombstones and 0 node visits" in again.output
+    bad = runner.invoke(main, ["hub", "compact", "--retention-days", "-1", "--data-dir", d])
+    assert bad.exit_code != 0 and "--retention-days" in bad.output
+    helptext = runner.invoke(main, ["hub", "compact", "--help"]).output
+    for opt in ("--retention-days", "--contacts-days", "--dry-run", "--data-dir"):
+        assert opt in helptext
