@@ -6,6 +6,7 @@ exactly as it was. Names full of SQL and HTML are stored exactly as typed and sh
 import json
 
 import pytest
+from menwei.tables import SCHEMA_VERSION as SCHEMA
 
 MB = 1_000_000
 NESTED = "[" * 100_000 + "]" * 100_000  # far past any parser's stack
@@ -60,7 +61,7 @@ WRITES = [
     ("node", "POST", "/api/v1/gate/search", {"q": "张"}),
     ("node", "POST", "/api/v1/roster/handovers", {"post_id": "x", "note": "x"}),
     ("node", "POST", "/api/v1/basket/receipts", {"volunteer_id": "x", "amount": 1, "delivery_date": "2020-02-03"}),
-    ("hub", "POST", "/sync/v1/push", {"node_id": "east-gate", "schema_version": 2, "clock_ms": 1, "changes": []}),
+    ("hub", "POST", "/sync/v1/push", {"node_id": "east-gate", "schema_version": SCHEMA, "clock_ms": 1, "changes": []}),
     ("hub", "POST", "/sync/v1/enroll", {"code": "xxxxxx"}),
 ]
 _IDS = [f"{m} {p}" for _, m, p, _ in WRITES]
@@ -207,13 +208,13 @@ def test_a_push_carrying_poison_is_refused_whole(world):
         table = "gate_events" if "reasons" in data else "residents"
         change = {"seq": seq + 1, "hlc": 1, "table": table, "id": "f3d5c9a2-0000-4000-8000-000000000001", "data": data}
         got = _refused(world, "hub", "POST", "/sync/v1/push", "changes", body={
-            "node_id": "east-gate", "schema_version": 2, "clock_ms": world.cluster.base(), "changes": [change]})
+            "node_id": "east-gate", "schema_version": SCHEMA, "clock_ms": world.cluster.base(), "changes": [change]})
         assert field in json.dumps(got["fields"]), got
 
 
 @pytest.mark.parametrize("query", [
-    {"schema_version": 2 ** 63}, {"schema_version": 2, "cursor": 2 ** 64}, {"schema_version": 2, "clock_ms": -1},
-    {"schema_version": 2, "pending": 10 ** 30}, {"schema_version": "二"}])
+    {"schema_version": 2 ** 63}, {"schema_version": SCHEMA, "cursor": 2 ** 64}, {"schema_version": SCHEMA, "clock_ms": -1},
+    {"schema_version": SCHEMA, "pending": 10 ** 30}, {"schema_version": "二"}])
 def test_a_pull_with_numbers_out_of_range_is_refused(world, query):
     r = world.hub.http.get("/sync/v1/pull", query_string=query, headers={"Authorization": f"Bearer {world.token}"})
     assert r.status_code == 400 and set(r.get_json()["fields"]) <= {"schema_version", "cursor", "clock_ms", "pending"}
@@ -237,7 +238,7 @@ def test_a_conflict_id_past_64_bits_is_not_found_rather_than_a_crash(world):
 
 def test_a_push_with_a_negative_pending_estimate_is_accepted(world):
     """A node's queue estimate dips below zero when checks land during a push: that is no bad input."""
-    r = _send(world, "hub", "POST", "/sync/v1/push", body={"node_id": "east-gate", "schema_version": 2,
+    r = _send(world, "hub", "POST", "/sync/v1/push", body={"node_id": "east-gate", "schema_version": SCHEMA,
                                                             "clock_ms": world.cluster.base(), "pending": -3,
                                                             "changes": []})
     assert r.status_code == 200, r.get_json()

@@ -12,6 +12,7 @@ from hub.cli import hub_cli
 from node import create_app as create_node
 from node.cli import enroll_node
 from sync.http_client import SyncFailed
+from menwei.tables import SCHEMA_VERSION as SCHEMA
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -40,13 +41,13 @@ def two(cluster, tmp_path):
 
 
 def _pull(hub, token, cursor=0):
-    return hub.http.get("/sync/v1/pull", query_string={"cursor": cursor, "schema_version": 2, "limit": 20000},
+    return hub.http.get("/sync/v1/pull", query_string={"cursor": cursor, "schema_version": SCHEMA, "limit": 20000},
                         headers={"Authorization": f"Bearer {token}"})
 
 
 def _push(hub, token, node_id, changes):
     return hub.http.post("/sync/v1/push", headers={"Authorization": f"Bearer {token}"}, json={
-        "node_id": node_id, "schema_version": 2, "clock_ms": hub.clock(), "pending": 0, "changes": changes})
+        "node_id": node_id, "schema_version": SCHEMA, "clock_ms": hub.clock(), "pending": 0, "changes": changes})
 
 
 def _scope(change, hub):
