@@ -125,18 +125,19 @@ def test_the_hub_refuses_a_push_that_reuses_a_number(gate):
     assert bad.status_code == 400 and "after" in bad.json()["fields"]
 
 
+# Writes until the test closes its stdin (a fixed count could end before the backups on a fast machine).
 WRITER = textwrap.dedent("""
-    import sys, uuid
+    import sys, threading, uuid
     from node import create_app
     app = create_app({"DATABASE_URL": sys.argv[1]}, instance_path=sys.argv[2])
     rep = app.extensions["menwei"].replica
-    n = 0
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     print("ready", flush=True)
-    while n < 20000:
+    while not stop.is_set():
         rep.write([("gate_events", str(uuid.uuid4()), {"compound_id": "c", "gate": "g", "direction": "in",
                    "at": "2020-02-03T08:00:00", "decision": "allowed", "notes": "x" * 200}) for _ in range(50)],
                   create=True)
-        n += 50
 """)
 
 
@@ -148,7 +149,7 @@ def test_a_backup_taken_while_another_process_writes_is_whole_and_consistent(tmp
                                                                "hub_id": "hub"})
     app.extensions["menwei"].store.engine.dispose()
     writer = subprocess.Popen([sys.executable, "-c", WRITER, url, str(tmp_path / "n")], stdout=subprocess.PIPE,
-                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), text=True)
+                              stdin=subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), text=True)
     try:
         assert writer.stdout.readline().strip() == "ready"
         seen = []
@@ -160,9 +161,12 @@ def test_a_backup_taken_while_another_process_writes_is_whole_and_consistent(tmp
             assert events == (info["own_seq"], info["own_seq"])  # a snapshot: the counter and rows agree
             seen.append(info["own_seq"])
         assert writer.poll() is None, "the writer should still be running: the backups ran alongside it"
+        writer.stdin.close()  # now it may stop
+        assert writer.wait(30) == 0
     finally:
-        writer.kill()
-        writer.wait()
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
     assert seen == sorted(seen) and len(set(seen)) > 2  # taken at different moments while it wrote
     assert describe(str(tmp_path / "b5.bak"))["node_id"] == "g"
 
