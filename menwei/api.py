@@ -140,10 +140,41 @@ def list_rows(name):
         if f is None or f.pii or key == "password_hash":
             raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
         where.append(f"{key} = ?")
-        params.append(value)
+        params.append(_filter_value(f, value))
     limit = int_arg("limit", 100, 1, 1000)
-    rows = fetch_rows(table, where, params, limit, request.args.get("after"))
+    after = request.args.get("after")
+    if after is not None and "\x00" in after:
+        raise ApiError(400, "after must be a row id", fields={"after": "not a row id"})
+    rows = fetch_rows(table, where, params, limit, after)
     return jsonify({"rows": [_shown(table, r) for r in rows], "count": len(rows)})
+
+
+def _filter_value(f, text):
+    """A ?field=value filter as the column's type; a value that cannot be one is a 400 naming the field.
+
+    (SQLite would compare anything; PostgreSQL refuses a text for a number and any NUL.)
+    """
+    bad = ApiError(400, f"{f.name} must be a {f.type}", fields={f.name: f"not a {f.type}"})
+    if "\x00" in text or f.type == "json":
+        raise bad
+    try:
+        if f.type == "int":
+            value = int(text)
+            if not -2 ** 63 <= value < 2 ** 63:
+                raise bad
+            return value
+        if f.type == "float":
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise bad
+            return value
+    except ValueError:
+        raise bad from None
+    if f.type == "bool":
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise bad
+        return text.lower() in ("true", "1")
+    return text
 
 
 @bp.get("/rows/<name>/<row_id>")

@@ -39,9 +39,28 @@ class StrictJSONProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
 
+def _nul_field(value, name):
+    """The name of the first field holding a NUL character, or None (PostgreSQL cannot store or compare NUL)."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return name
+        found = _nul_field(item, key if isinstance(key, str) else name)
+        if found:
+            return found
+    return None
+
+
 def check_json_body():
-    """Before an API write: a JSON body must parse and be an object, else a 400 naming ``body``."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/") or not request.is_json:
+    """Before an API call: a JSON body must parse and be an object, and no input may hold NUL, else a 400."""
+    if not request.path.startswith("/api/"):
+        return None
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            raise ApiError(400, f"{key!r} holds a NUL character", fields={key: "NUL character"})
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
         return None
     if not request.get_data(cache=True):
         return None  # no body at all: the view says which fields it needs
@@ -52,6 +71,9 @@ def check_json_body():
                        fields={"body": "not valid JSON"}) from None
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object", fields={"body": "not an object"})
+    bad = _nul_field(body, "body")
+    if bad:
+        raise ApiError(400, f"{bad!r} holds a NUL character", fields={bad: "NUL character"})
     return None
 
 

@@ -15,6 +15,7 @@ MAX_INT = 2 ** 63 - 1
 #: A clock reading or a count a node reports: well past any real date, far below 64-bit overflow in sums.
 MAX_MS = 2 ** 53
 SMALL = validate.Range(0, MAX_MS)
+SCHEMA = validate.Range(0, 2 ** 31 - 1)  # the hub keeps it in a 32-bit column
 #: ``pending`` is the sender's estimate of its queue; older nodes may send a small negative one.
 PENDING = validate.Range(-MAX_MS, MAX_MS)
 
@@ -114,7 +115,7 @@ def push_request_schema(catalog, max_changes):
             unknown = RAISE
 
         node_id = fields.String(required=True, validate=validate.Length(1, MAX_ID))
-        schema_version = fields.Integer(required=True, strict=True, validate=SMALL)
+        schema_version = fields.Integer(required=True, strict=True, validate=SCHEMA)
         clock_ms = fields.Integer(required=True, strict=True, validate=SMALL)
         pending = fields.Integer(load_default=None, strict=True, validate=PENDING)
         changes = ChangeList(catalog, max_changes, with_origin=False, required=True)
@@ -162,7 +163,7 @@ class PullQuery(Schema):
     cursor = fields.Integer(load_default=0, validate=validate.Range(0, MAX_INT))
     limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20_000))
     clock_ms = fields.Integer(load_default=None, validate=SMALL)
-    schema_version = fields.Integer(required=True, validate=SMALL)
+    schema_version = fields.Integer(required=True, validate=SCHEMA)
     pending = fields.Integer(load_default=None, validate=PENDING)
 
 
@@ -269,6 +270,6 @@ class SnapshotQuery(Schema):
     table = fields.String(load_default=None)
     after = fields.String(load_default=None, validate=validate.Length(1, MAX_ID))
     limit = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=20_000))
-    schema_version = fields.Integer(required=True)
-    clock_ms = fields.Integer(load_default=None)
-    pending = fields.Integer(load_default=None)
+    schema_version = fields.Integer(required=True, validate=SCHEMA)
+    clock_ms = fields.Integer(load_default=None, validate=SMALL)
+    pending = fields.Integer(load_default=None, validate=PENDING)
