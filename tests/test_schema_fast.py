@@ -20,7 +20,8 @@ def test_the_head_read_from_file_names_is_alembics_head():
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_new_database_is_made_at_the_head_with_the_declared_schema(tmp_path, backend):
     if backend == "postgresql" and not PG_URL:
-        pytest.skip("MENWEI_TEST_PG_URL is not set: no PostgreSQL to create the database on (scripts/test.sh sets it)")
+        pytest.skip("MENWEI_TEST_PG_URL is not set: no PostgreSQL to create the database on "
+                    "(scripts/test.sh sets it)")
     url = hub_database_url(tmp_path) if backend == "postgresql" else f"sqlite:///{tmp_path}/hub.db"
     create_hub({"DATABASE_URL": url}, instance_path=str(tmp_path / "hub"))
     engine = create_engine(url)
@@ -45,7 +46,8 @@ def test_an_older_database_still_goes_to_alembic(tmp_path):
     engine = create_engine(url)
     from alembic import command
     with engine.begin() as conn:
-        command.upgrade(migrate.alembic_config(conn), migrate.scripts().get_revision(migrate.head()).down_revision)
+        previous = migrate.scripts().get_revision(migrate.head()).down_revision
+        command.upgrade(migrate.alembic_config(conn), previous)
     assert schema_fast.ready(engine, db.metadata) is False
     with pytest.raises(schema_fast.SchemaError, match="menwei hub upgrade"):
         create_hub({"DATABASE_URL": url}, instance_path=str(tmp_path / "hub"))
