@@ -7,8 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync.sql_store import configure_sqlite
 
-from . import migrate
-
+from . import schema_fast
 from .auth import csrf_token, current_principal, enforce
 from .config import load_config
 from .db import db
@@ -76,6 +75,9 @@ def prepare_schema(app, engine):
     copy first; a hub may run several workers and is upgraded by its admin with `menwei hub upgrade`.
     Raises migrate.SchemaError with what to do.
     """
+    if schema_fast.ready(engine, db.metadata):  # at the head, or new: no need to load Alembic
+        return
+    from . import migrate
     log = logging.getLogger("menwei")
 
     def backup_first(revision):

@@ -19,14 +19,12 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import create_engine, inspect, text
 
+from .schema_fast import SchemaError  # noqa: F401 (raised here, defined where starting needs no Alembic)
+
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 #: The oldest revision a database made before Menwei had migrations (by create_all) can be at.
 BASELINE = "0001"
 _LOCK_KEY = 0x6D656E776569  # "menwei": a PostgreSQL advisory lock, so workers starting at once take turns
-
-
-class SchemaError(Exception):
-    """The database's schema revision does not fit this version of Menwei; the message says what to do."""
 
 
 def alembic_config(connection=None, url=None):

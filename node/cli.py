@@ -8,7 +8,7 @@ import requests
 
 def node_app(data_dir):
     """Create the node app whose database and instance file live in ``data_dir``."""
-    from menwei.migrate import SchemaError
+    from menwei.schema_fast import SchemaError
     from . import create_app
     try:
         return create_app(instance_path=os.path.abspath(data_dir))

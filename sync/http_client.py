@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 from .recovery import Recovery
 from .replica import paused_gc
-from .snapshot import apply_snapshot_page
+from .snapshot import apply_snapshot, start_progress
 from .wire import PushResponse, pull_response_schema, snapshot_page_schema
 
 log = logging.getLogger("menwei.sync")
@@ -205,33 +205,29 @@ class SyncClient:
     def bootstrap(self):
         """Take in the compound's current state as a snapshot and the cursor to pull from after it.
 
-        Page by page, each merged in its own transaction with the progress made, so an interrupted
-        bootstrap resumes where it stopped; the node's unsent changes stay queued. The next page is
-        fetched while this one is merged. Returns the rows received.
+        Page by page, each merged with the progress made after it (see snapshot.apply_snapshot), so an
+        interrupted bootstrap resumes where it stopped; the node's unsent changes stay queued. The next
+        page is fetched while this one is merged. Returns the rows received.
         """
         progress = self.replica.get_state("bootstrap")
         if progress is None:
             # Saved before the first request: a node whose bootstrap fails at once still bootstraps,
             # not replays, on its next sync.
-            progress = {"cursor": None, "seen": None, "table": None, "after": None,
-                        "unsent_after": self.replica.get_state("pushed_lseq", 0)}
+            progress = start_progress(self.replica, self.replica.get_state("pushed_lseq", 0))
             self.replica.set_state("bootstrap", progress)
         scope = self.replica.get_state("compound_id")
-        got, pending = 0, self.pending()
+        pending = self.pending()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menwei-snapshot") as ahead:
             page = self._snapshot_page(progress["table"], progress["after"], pending)
-            while True:
-                if progress["cursor"] is None:
-                    if "cursor" not in page or "seen" not in page:
-                        raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
-                    progress.update(cursor=page["cursor"], seen=page["seen"])
-                nxt = page["next"]
-                upcoming = ahead.submit(self._snapshot_page, nxt["table"], nxt["after"], pending) if nxt else None
-                got += len(page["rows"])
-                if apply_snapshot_page(self.replica, page, progress, scope, progress["unsent_after"]):
-                    return got
-                page = None  # let it go before the next one arrives
-                page = upcoming.result()
+            if progress["cursor"] is None:
+                if "cursor" not in page or "seen" not in page:
+                    raise SyncFailed("the hub's first snapshot page has no cursor", "bad_answer")
+                progress.update(cursor=page["cursor"], seen=page["seen"])
+
+            def fetch_after(done):
+                nxt = done["next"]
+                return ahead.submit(self._snapshot_page, nxt["table"], nxt["after"], pending) if nxt else None
+            return apply_snapshot(self.replica, page, fetch_after, progress, scope, progress["unsent_after"])
 
     def _snapshot_page(self, table, after, pending):
         """Fetch and check one snapshot page (the first one when ``table`` is None)."""

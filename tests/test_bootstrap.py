@@ -176,3 +176,69 @@ def test_pure_sync_modules_import_no_framework():
             "sync.compaction, sync.wire; print(sorted(m for m in ('flask', 'requests', 'sqlalchemy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class _Future:
+    def __init__(self, page=None, error=None, ready=True):
+        self.page, self.error, self.ready = page, error, ready
+
+    def exception(self, timeout=None):
+        if not self.ready:
+            raise TimeoutError
+        return self.error
+
+    def result(self):
+        if self.error:
+            raise self.error
+        return self.page
+
+
+def _grouping(monkeypatch, futures, commit_rows=20_000, tick=0.0):
+    """Run apply_snapshot over fake pages; return the transactions as lists of page numbers, and the outcome."""
+    from contextlib import contextmanager
+    from sync import snapshot
+    txns, current = [], []
+
+    @contextmanager
+    def write():
+        current.clear()
+        yield "tx"
+        txns.append(list(current))  # reached only when the transaction commits
+
+    def apply_page(replica, tx, page, progress, scope, unsent):
+        current.append(page["n"])
+        return page["next"] is None
+
+    monkeypatch.setattr(snapshot, "apply_snapshot_page", apply_page)
+    monkeypatch.setattr(snapshot, "COMMIT_ROWS", commit_rows)
+    replica = type("R", (), {"store": type("S", (), {"write": staticmethod(write)})()})()
+    fetch_after = lambda page: futures[page["n"] + 1] if page["next"] is not None else None  # noqa: E731
+    try:
+        now = iter(i * tick for i in range(1000))
+        outcome = snapshot.apply_snapshot(replica, futures[0].page, fetch_after, {}, None, 0, clock=lambda: next(now))
+    except Exception as e:  # noqa: BLE001 (compared below)
+        outcome = e
+    return txns, outcome
+
+
+def _pages(n, rows=10):
+    return [{"n": i, "rows": [None] * rows, "next": {} if i < n - 1 else None} for i in range(n)]
+
+
+def test_pages_share_a_transaction_until_enough_rows_or_time(monkeypatch):
+    pages = _pages(6)
+    ready = [_Future(p) for p in pages]
+    assert _grouping(monkeypatch, ready) == ([[0, 1, 2, 3, 4, 5]], 60)
+    assert _grouping(monkeypatch, ready, commit_rows=25) == ([[0, 1, 2], [3, 4, 5]], 60)
+    assert _grouping(monkeypatch, ready, tick=0.3)[0] == [[0, 1, 2, 3], [4, 5]]  # COMMIT_S is 1 s
+    late = list(ready)
+    late[3] = _Future(pages[3], ready=False)  # page 3 is not here when the commit is due: commit first
+    assert _grouping(monkeypatch, late)[0] == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_a_page_that_fails_to_arrive_leaves_the_pages_before_it_committed(monkeypatch):
+    pages = _pages(6)
+    futures = [_Future(p) for p in pages]
+    futures[3] = _Future(error=requests.ConnectionError("cable pulled"))
+    txns, outcome = _grouping(monkeypatch, futures)
+    assert txns == [[0, 1, 2]] and isinstance(outcome, requests.ConnectionError)
