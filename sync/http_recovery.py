@@ -5,9 +5,8 @@ Only for a node that lost changes the hub has (sync/recovery.py); a normal pull 
 import json
 
 from flask import Blueprint, request
-from marshmallow import ValidationError
 
-from .http_server import SyncError, _check_schema, _ctx, _node, _respond, _sync_error
+from .http_server import SyncError, _ctx, _node, _respond, _sync_error, node_query
 from .recovery import own_page_json
 from .wire import MAX_INT, PullQuery
 
@@ -20,15 +19,10 @@ def own_changes():
     """Return, in order, the calling node's own changes numbered after ``after``, from log position ``cursor``."""
     node = _node()
     ctx = _ctx()
-    try:
-        q = PullQuery().load(request.args)
-    except ValidationError as e:
-        raise SyncError(400, f"invalid request: problem in {next(iter(e.messages), 'query')!r}", "invalid",
-                        fields=e.messages) from None
+    q = node_query(ctx, node, PullQuery(), "request")
     after = request.args.get("after", "0")
     if not after.isdigit() or int(after) > MAX_INT:  # past 64 bits the database would fail, not refuse
         raise SyncError(400, "after must be a sequence number (0 or more)", "invalid", fields={"after": "not a number"})
-    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
     frags, cursor, more = own_page_json(ctx.replica, node["id"], int(after), q["cursor"], q["limit"])
     return _respond('{"changes":[' + ",".join(frags) + f'],"cursor":{cursor},"more":{json.dumps(more)},'
                     f'"hub_clock_ms":{ctx.replica.clock.wall()},"schema_version":{ctx.catalog.schema_version},'

@@ -95,6 +95,17 @@ def _check_schema(ctx, node, version, kind, clock_ms, pending):
         raise SyncError(409, msg, "schema_mismatch", hub_schema_version=ctx.catalog.schema_version)
 
 
+def node_query(ctx, node, schema, what):
+    """A node's query string loaded with ``schema`` (400 naming the field), its schema version checked (409)."""
+    try:
+        q = schema.load(request.args)
+    except ValidationError as e:
+        first = next(iter(e.messages), "query")
+        raise SyncError(400, f"invalid {what}: problem in {first!r}", "invalid", fields=e.messages) from None
+    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    return q
+
+
 @bp.post("/enroll")
 def enroll():
     """Exchange a one-time enrolment code for the node's own token."""
@@ -179,12 +190,7 @@ def pull():
     """Return, in order, the changes in the node's scope after its cursor, its own excepted."""
     node = _node()
     ctx = _ctx()
-    try:
-        q = PullQuery().load(request.args)
-    except ValidationError as e:
-        first = next(iter(e.messages), "query")
-        raise SyncError(400, f"invalid pull: problem in {first!r}", "invalid", fields=e.messages) from None
-    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    q = node_query(ctx, node, PullQuery(), "pull")
     _check_not_pruned(ctx, node, q["cursor"])
     ctx.registry.record_contact(node["id"], "pull", q["clock_ms"], q["schema_version"], q["pending"],
                                 cursor=q["cursor"])
@@ -200,12 +206,7 @@ def snapshot():
     """Return one page of the node's compound as it is now; the first page also carries the cursor to pull from."""
     node = _node()
     ctx = _ctx()
-    try:
-        q = SnapshotQuery().load(request.args)
-    except ValidationError as e:
-        first = next(iter(e.messages), "query")
-        raise SyncError(400, f"invalid snapshot request: problem in {first!r}", "invalid", fields=e.messages) from None
-    _check_schema(ctx, node, q["schema_version"], "pull", q["clock_ms"], q["pending"])
+    q = node_query(ctx, node, SnapshotQuery(), "snapshot request")
     table, after = q["table"], q["after"]
     if table is not None and table not in ctx.catalog:
         raise SyncError(400, f"unknown table {table[:64]!r}", "invalid", fields={"table": ["unknown table"]})
