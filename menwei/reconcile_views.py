@@ -107,7 +107,9 @@ def merge():
 def node_summaries():
     """For every node: when it was last heard from and its outages, late arrivals and conflicts in the period."""
     since, until, now = period()
-    return jsonify({"nodes": [_report(n, since, until, now, detail=False) for n in runtime().registry.all()],
+    found = {}  # violations per compound, found once for all its nodes
+    return jsonify({"nodes": [_report(n, since, until, now, detail=False, found=found)
+                              for n in runtime().registry.all()],
                     "from": iso(since), "to": iso(until)})
 
 
@@ -123,16 +125,19 @@ def node_report(node_id):
     return jsonify({**_report(node, since, until, now, detail=True), "from": iso(since), "to": iso(until)})
 
 
-def _report(node, since, until, now, detail):
+def _report(node, since, until, now, detail, found=None):
     rt, cfg = runtime(), current_app.config
+    found = {} if found is None else found
     gap, late_ms = cfg["OUTAGE_GAP_S"] * 1000, cfg["LATE_AFTER_S"] * 1000
     contacts = rt.registry.contacts(node["id"], since - gap, until)
     with rt.store.read() as tx:
         offline = outages(contacts, since, until, gap, now)
         late = late_arrivals(tx, rt.catalog, node["id"], since, until, late_ms, limit=500 if detail else 0)
         conflicts = node_conflicts(load_conflicts(tx, origin=node["id"]), node["id"], since, until)
-        violations = node_violations(find_violations(tx, node["compound_id"], since, until, cfg["TIMEZONE"]), node["id"],
-                                     since, until) if node["compound_id"] else []
+        cid = node["compound_id"]
+        if cid and cid not in found:
+            found[cid] = find_violations(tx, cid, since, until, cfg["TIMEZONE"])
+        violations = node_violations(found[cid], node["id"], since, until) if cid else []
         spans = [{"from": iso(a), "to": iso(b) if b else None, "ongoing": b is None,
                   "minutes": round(((b or now) - a) / 60000),
                   "events_captured": captured(tx, node["id"], a, b or now)} for a, b in offline]
