@@ -55,7 +55,10 @@ SETTINGS = (
     _s("SQLITE_SYNCHRONOUS", "FULL", "SQLite's synchronous pragma (FULL: an answered write survives power loss)"),
     _s("SQLITE_CACHE_KB", 4096, "SQLite page cache per connection, in KiB (a gate laptop is small)",
        "node: 4096, hub: 65536"),
-    _s("SQLITE_WAL_AUTOCHECKPOINT", 1000, "WAL pages before SQLite copies them back into the database"),
+    _s("SQLITE_WAL_AUTOCHECKPOINT", 10_000, "WAL pages (4 KiB) past which a commit itself copies them back into "
+       "the database: the backstop of the background checkpoint"),
+    _s("SQLITE_CHECKPOINT_ROWS", 1000, "rows written after which a background thread copies the WAL back into the "
+       "database, so no commit waits for it (0: leave it all to the backstop)"),
     _s("SECRET_KEY", None, "signs session cookies", "made once, kept in the database"),
     _s("ADMIN_TOKEN", None, "a coordinator API token given in config (`menwei hub init` stores a hashed one instead)"),
     _s("SESSION_HOURS", 12.0, "a browser session ends this long after sign-in (one gate shift and some)"),

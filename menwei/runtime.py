@@ -4,6 +4,7 @@ from flask import current_app
 from sync.clock import HybridClock, wall_ms
 from sync.http_client import SyncClient
 from sync.node_registry import NodeRegistry
+from sync.sql_checkpoint import WalCheckpointer
 from sync.sql_store import SqlStore
 
 from .audit import ActorReplica
@@ -18,7 +19,9 @@ class Runtime:
         self.role = app.config["ROLE"]
         self.config = app.config
         self.catalog = CATALOG
-        self.store = SqlStore(engine, CATALOG)
+        rows = app.config["SQLITE_CHECKPOINT_ROWS"]
+        checkpointer = WalCheckpointer(engine, rows) if engine.dialect.name == "sqlite" and rows else None
+        self.store = SqlStore(engine, CATALOG, checkpointer)
         self.wall = app.config.get("CLOCK") or wall_ms
         self.clock = HybridClock(self.wall)
         self._replica = None

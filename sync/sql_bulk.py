@@ -18,6 +18,7 @@ def insert_rows(txn, tname, cols, params, tail="", known_new=False):
     """
     if not params:
         return
+    txn.written += len(params)
     if not txn.store.pg:
         txn.executemany(f"INSERT INTO {tname} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) {tail}",
                         params)

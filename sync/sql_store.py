@@ -156,9 +156,10 @@ _first = itemgetter(0)
 class SqlStore:
     """A replica's store in one SQL database, opened through a SQLAlchemy engine."""
 
-    def __init__(self, engine, catalog):
+    def __init__(self, engine, catalog, checkpointer=None):
         self.engine, self.catalog = engine, catalog
         self.pg = engine.dialect.name == "postgresql"
+        self.checkpointer = checkpointer  # told how many rows each write stored (SQLite: sql_checkpoint)
 
     @contextmanager
     def write(self):
@@ -174,6 +175,8 @@ class SqlStore:
                 if self.pg:
                     tx.lock()
                 yield tx
+        if self.checkpointer is not None:
+            self.checkpointer.wrote(tx.written)
 
     @contextmanager
     def read(self):
@@ -189,6 +192,7 @@ class Txn(SnapshotTxn):
     def __init__(self, store, conn):
         self.store, self.conn, self.catalog = store, conn, store.catalog
         self._cursor = None
+        self.written = 0  # rows stored by bulk inserts, for the checkpointer
 
     def _sql(self, sql):
         return sql.replace("?", "%s") if self.store.pg else sql

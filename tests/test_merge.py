@@ -148,3 +148,17 @@ def test_a_write_from_a_process_whose_clock_is_behind_still_wins(tmp_path):
     assert r.status_code == 200
     assert ahead.test_client().get(f"/api/v1/rows/compounds/{cid}", headers=h).get_json()["name"] == "second"
     assert ahead.test_client().get("/api/v1/conflicts", headers=h).get_json()["count"] == 0
+
+
+_ANY_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats()
+                         | st.text(max_size=30) | st.sampled_from(["2020-02-04", "2020-02-04T08:30:00", "9999-01-01",
+                                                                   "outing", "a\x00b", "36.6"]),
+                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                     max_size=3), max_leaves=8)
+_ALL_FIELDS = [f for t in CATALOG for f in t.fields]
+
+
+@given(st.sampled_from(_ALL_FIELDS), _ANY_JSON)
+def test_a_fields_quick_test_agrees_with_its_full_check(field, value):
+    # Batches are checked by the quick test; a value it passes must be one the full check passes, and back.
+    assert field.ok(value) == (field.check(value) is None)
