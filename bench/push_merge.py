@@ -1,7 +1,9 @@
 """Benchmark: push + merge of N changes from one node to the hub over HTTP on loopback.
 
-Prints changes/s next to a floor measured in the same run: sqlite3 executemany of the same change
-rows into a table of the same shape, with the same journal and durability settings, and the ratio.
+Prints changes/s next to floors measured in the same run, with the same journal and durability
+settings: sqlite3 executemany of the same rows the hub stores (gate events, resident rows, change-log
+rows) into Menwei's own schema with all its indexes, committed per push batch — the ratio to it is
+the one the target speaks of — and, for reference, of every change as one row of a bare log table.
 Then times an incremental push of 1,000 changes. The whole push runs twice, against a hub on SQLite
 and a hub on PostgreSQL (skipped, saying why, when none is reachable), so both compare to one floor.
 Run: .venv/bin/python bench/push_merge.py [--pg-url URL]
@@ -73,39 +75,49 @@ def sqlite_floor(rows, path, synchronous):
     return elapsed
 
 
-def destination_floor(changes, path, synchronous):
-    """Time sqlite3 executemany of the same changes straight into tables of Menwei's own schema.
+def destination_floor(changes, path, synchronous, batch):
+    """Time sqlite3 executemany of the rows the hub stores for these changes, into Menwei's own schema.
 
-    Gate events are inserted into gate_events, resident writes upserted into residents (only the
-    columns each change carries), with Menwei's DDL and indexes but none of its checks or bookkeeping.
+    That is: gate events inserted into gate_events, resident writes upserted into residents (only
+    the columns each change carries), and a change-log row for each change to a mutable table; in
+    Menwei's DDL with every index it has (the dashboard's and the audit's too), committed every
+    ``batch`` changes as the hub commits each push; none of Menwei's checks or bookkeeping.
     """
     from sqlalchemy import create_engine
-    from sync.sql_store import build_metadata
-    from menwei.tables import CATALOG
-    build_metadata(CATALOG).create_all(create_engine(f"sqlite:///{path}"))
+    from menwei.db import db
+    db.metadata.create_all(create_engine(f"sqlite:///{path}"))
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute(f"PRAGMA synchronous={synchronous}")
-    groups = {}
-    for seq, ch in changes:
-        data = ch["data"]
-        if ch["table"] == "gate_events":
-            cols = ("_seq", "id", "_origin", "_oseq", "_hlc") + tuple(data)
-            vals = (seq, ch["id"], "east-gate", ch["seq"], ch["hlc"]) + tuple(
-                orjson.dumps(v).decode() if isinstance(v, list) else v for v in data.values())
-            sql = f"INSERT INTO gate_events ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
-        else:
-            cols = ("id", "_deleted", "_v") + tuple(data)
-            vals = (ch["id"], False, "{}") + tuple(data.values())
-            sets = ", ".join(f"{c} = excluded.{c}" for c in cols[3:])
-            sql = (f"INSERT INTO {ch['table']} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-                   f"ON CONFLICT (id) DO UPDATE SET {sets}")
-        groups.setdefault(sql, []).append(vals)
+    log_sql = ("INSERT INTO sync_log (seq, origin, oseq, hlc, tbl, row_id, scope, data, prev) "
+               "VALUES (?,?,?,?,?,?,?,?,?)")
+    batches = []
+    for start in range(0, len(changes), batch):
+        groups = {}
+        for seq, ch in changes[start:start + batch]:
+            data = ch["data"]
+            if ch["table"] == "gate_events":
+                cols = ("_seq", "id", "_origin", "_oseq", "_hlc") + tuple(data)
+                vals = (seq, ch["id"], "east-gate", ch["seq"], ch["hlc"]) + tuple(
+                    orjson.dumps(v).decode() if isinstance(v, list) else v for v in data.values())
+                sql = f"INSERT INTO gate_events ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
+            else:
+                cols = ("id", "_deleted", "_v") + tuple(data)
+                vals = (ch["id"], False, "{}") + tuple(data.values())
+                sets = ", ".join(f"{c} = excluded.{c}" for c in cols[3:])
+                sql = (f"INSERT INTO {ch['table']} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+                       f"ON CONFLICT (id) DO UPDATE SET {sets}")
+                groups.setdefault(log_sql, []).append(
+                    (seq, "east-gate", ch["seq"], ch["hlc"], ch["table"], ch["id"], data.get("compound_id"),
+                     orjson.dumps(data).decode(), orjson.dumps(ch["prev"]).decode() if ch.get("prev") else None))
+            groups.setdefault(sql, []).append(vals)
+        batches.append(groups)
     t0 = time.perf_counter()
-    con.execute("BEGIN IMMEDIATE")
-    for sql, rows in groups.items():
-        con.executemany(sql, rows)
-    con.execute("COMMIT")
+    for groups in batches:
+        con.execute("BEGIN IMMEDIATE")
+        for sql, rows in groups.items():
+            con.executemany(sql, rows)
+        con.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     con.close()
     return elapsed
@@ -183,6 +195,7 @@ def bench_hub(hub_db, args, tmp, log_rows_out):
                  orjson.dumps(ch["prev"]).decode() if ch.get("prev") else None) for _, ch in outbox]
             log_rows_out["outbox"] = outbox
             log_rows_out["synchronous"] = node.config["SQLITE_SYNCHRONOUS"]
+            log_rows_out["batch"] = node.config["PUSH_BATCH"]
         t0 = time.perf_counter()
         pushed = client.push()
         push_s = time.perf_counter() - t0
@@ -219,7 +232,8 @@ def main():
         finally:
             pg_schema(pg, False)
     floor_s = sqlite_floor(floor_input["rows"], f"{tmp}/floor.db", floor_input["synchronous"])
-    dest_s = destination_floor(floor_input["outbox"], f"{tmp}/floor2.db", floor_input["synchronous"])
+    dest_s = destination_floor(floor_input["outbox"], f"{tmp}/floor2.db", floor_input["synchronous"],
+                               floor_input["batch"])
     floor_rate, dest_rate = args.changes / floor_s, args.changes / dest_s
     for r in results.values():
         r["ratio_to_floor"] = round(r["changes_per_s"] / floor_rate, 3)
@@ -230,11 +244,11 @@ def main():
                       "floor_destination_changes_per_s": round(dest_rate)}, indent=1))
     for name, r in results.items():
         print(f"{name} hub: push+merge {r['changes_per_s']:,} changes/s (target >= 30,000/s), ratio "
-              f"{r['ratio_to_floor']:.2f} to the change-log floor and {r['ratio_to_destination_floor']:.2f} to the "
-              f"destination-tables floor (target >= 0.3); incremental 1,000 in {r['incremental_1000_s'] * 1000:.1f} "
+              f"{r['ratio_to_destination_floor']:.2f} to the same-rows floor (target >= 0.3; "
+              f"{r['ratio_to_floor']:.2f} to the change-log-only floor); incremental 1,000 in {r['incremental_1000_s'] * 1000:.1f} "
               "ms (target <= 50 ms)")
-    print(f"floors (sqlite3 executemany, same run): change-log table {floor_rate:,.0f}/s, "
-          f"Menwei's destination tables {dest_rate:,.0f}/s")
+    print(f"floors (sqlite3 executemany, same run): the same rows into Menwei's tables and change log "
+          f"{dest_rate:,.0f}/s; every change as one change-log row {floor_rate:,.0f}/s")
 
 
 if __name__ == "__main__":
