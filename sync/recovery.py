@@ -96,19 +96,7 @@ class Recovery:
         pushed = rep.get_state("pushed_seq", 0)
         if hub_seq <= pushed:
             return None
-        local = self._local_unacked(rep.get_state("pushed_lseq", 0))
-        agreed = pushed
-        for page in self._pages(pushed):
-            for theirs in page:
-                mine = next(local, None)
-                if theirs["seq"] > hub_seq or mine is None or \
-                        (mine["seq"], mine["hlc"], mine["table"], mine["id"]) != \
-                        (theirs["seq"], theirs["hlc"], theirs["table"], theirs["id"]):
-                    break
-                agreed = theirs["seq"]
-            else:
-                continue
-            break
+        agreed = self._agreed(pushed, hub_seq)
         if agreed >= hub_seq:  # the same history: only the hub's acknowledgement was lost
             rep.set_states({"pushed_seq": hub_seq, "pushed_lseq": rep.log_position_of(hub_seq)})
             return None
@@ -123,6 +111,26 @@ class Recovery:
                     "them back; its %d later changes are renumbered from %d", agreed + 1, hub_seq,
                     own - agreed, hub_seq + 1)
         return state
+
+    def _agreed(self, pushed, hub_seq):
+        """The last of our numbers up to which the hub's history of us and ours agree.
+
+        A number the hub no longer holds (compacted away) is stepped over: histories that part
+        differ at every later number, so the next number both hold decides.
+        """
+        local = self._local_unacked(self.replica.get_state("pushed_lseq", 0))
+        mine, agreed = next(local, None), pushed
+        for page in self._pages(pushed):
+            for theirs in page:
+                while mine is not None and mine["seq"] < theirs["seq"]:
+                    mine = next(local, None)
+                if theirs["seq"] > hub_seq or mine is None or \
+                        (mine["seq"], mine["hlc"], mine["table"], mine["id"]) != \
+                        (theirs["seq"], theirs["hlc"], theirs["table"], theirs["id"]):
+                    return agreed
+                agreed = theirs["seq"]
+                mine = next(local, None)
+        return agreed
 
     def _local_unacked(self, after_lseq):
         while True:
@@ -141,9 +149,12 @@ class Recovery:
             expected = list(range(state["after"] + 1, state["after"] + 1 + len(lost)))
             if [c["seq"] for c in lost] != expected or (not page["more"] and lost and lost[-1]["seq"] < state["upto"]) \
                     or (not lost and not page["more"]):
-                from .http_client import SyncFailed
-                raise SyncFailed(f"the hub cannot give back this node's changes {state['after'] + 1}.."
-                                 f"{state['upto']} (its log no longer holds them all)", "recovery_incomplete")
+                # The hub compacted some of them away: its rows still hold what they did, so take the
+                # compound in again as a snapshot (our renumbered changes stay queued) and be done.
+                log.warning("the hub no longer holds every change %d..%d of ours (compacted): taking the "
+                            "compound in again as a snapshot", state["after"] + 1, state["upto"])
+                self.client.bootstrap()
+                break
             state = {**state, "after": lost[-1]["seq"] if lost else state["after"], "cursor": page["cursor"]}
             rep.apply_own_lost(lost, {"recovery": state})
             fetched += len(lost)

@@ -222,3 +222,36 @@ def test_a_recovery_cut_off_half_way_resumes_at_the_next_sync(gate):
     theirs = _history(hub, "east-gate")
     assert sorted(theirs) == list(range(1, 17)) and theirs == _history(east, "east-gate")
     assert set(hub.table("gate_events")) == set(lost + later + more) == set(east.table("gate_events"))
+
+
+def test_a_node_restored_after_the_hub_compacted_its_lost_changes_recovers_from_a_snapshot(gate, runner):
+    from test_compaction import hub_compact
+    cluster, hub = gate.cluster, gate.hub
+    d = _data_dir(cluster, "east-gate")
+    first = _checks(gate, 2)
+    gate.sync()
+    assert runner.invoke(main, ["node", "backup", "--to", str(cluster.tmp / "east.bak"), "--data-dir", d]).exit_code == 0
+    lost = _checks(gate, 3)
+    for i in range(3):  # edits whose log entries the hub will prune: only its rows will remember them
+        gate.east.api("PATCH", f"/rows/residents/{gate.li}", json={"notes": f"backup后第{i}次修改"})
+    cluster.sync_all(rounds=3)  # every node pulls past them, so compaction may prune them
+    assert hub_compact(cluster).log_entries > 0
+    with hub.rt.store.read() as tx:
+        assert tx.rows("SELECT COUNT(*) FROM sync_log WHERE origin = 'east-gate'")[0][0] == 0
+    gate.east.rt.store.engine.dispose()
+    assert runner.invoke(main, ["node", "restore", "--from", str(cluster.tmp / "east.bak"), "--data-dir", d]).exit_code == 0
+    east = gate.east = _reopen(cluster, "east-gate")
+    later = _checks(gate, 4)  # the restored gate works on before it syncs, reusing numbers the hub has
+    gate.east.api("PATCH", f"/rows/residents/{gate.wang}", json={"notes": "恢复后的修改"})
+    st = east.sync()
+    assert st.last_error is None and st.pending == 0
+    pushed = east.sync().pushed
+    cluster.sync_all()
+    events = set(first + lost + later)
+    for replica in (hub, east, cluster.nodes["building-20"]):
+        assert set(replica.table("gate_events")) == events
+        _history(replica, "east-gate")  # no number of east-gate's means two changes
+        notes = replica.rt.catalog["residents"].field_names.index("notes")
+        assert replica.table("residents")[gate.li][notes] == "backup后第2次修改"
+        assert replica.table("residents")[gate.wang][notes] == "恢复后的修改"
+    assert east.sync().pushed == pushed  # a further round has nothing to do
