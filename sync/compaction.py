@@ -5,7 +5,7 @@ keeps it (``ack:<node>`` in its state). A compound's log entries at or below the
 its active nodes can go: none of them will ask for them again. A node silent for longer than the
 retention window does not hold compaction back: once entries after its cursor are gone it is told
 to re-bootstrap (``stale_cursor``) rather than silently miss the deletes among them. A tombstone
-goes with the last log entry of its row. Like the rest of the core this imports no framework; it
+goes with the last log entry of its row, leaving the row's id in a graveyard. Like the rest of the core this imports no framework; it
 speaks SQL through the store's transactions.
 """
 from dataclasses import dataclass, field
@@ -98,8 +98,11 @@ def _prune(tx, catalog, report, now_ms, retention_ms, contacts_retention_ms):
     for t in catalog:
         if t.append_only:
             continue
-        # A tombstone none of whose changes is left in the log is known to every active node.
+        # A tombstone none of whose changes is left in the log is known to every active node. Its id
+        # stays in the graveyard, so an edit made before the delete and pushed after cannot raise it.
         where = "_deleted = ? AND id NOT IN (SELECT row_id FROM sync_log WHERE tbl = ?)"
+        tx.execute(f"INSERT INTO sync_graveyard (tbl, row_id) SELECT ?, id FROM {t.name} WHERE {where} "
+                   "ON CONFLICT DO NOTHING", (t.name, True, t.name))
         n = tx.execute(f"DELETE FROM {t.name} WHERE {where}", (True, t.name)).rowcount
         if n:
             report.tombstones[t.name] = n

@@ -164,8 +164,8 @@ class Replica:
         transaction (the pull cursor), so it advances only if the changes are in; ``before_commit(tx)``
         runs last in that transaction too, and ``check(tx, seen, changes)`` first (it may raise).
         ``drop_orphans`` (the hub) drops edits of rows it does not have that cannot create them
-        (required fields missing): their row was deleted and compacted away while the editing node
-        was offline, and merging them would raise a headless row.
+        (required fields missing), or whose id compaction buried: their row was deleted and compacted
+        away before the edit arrived, and merging it would raise a headless or a deleted row again.
         """
         if origin is not None:
             for ch in changes:
@@ -186,13 +186,19 @@ class Replica:
                 before_commit(tx)
         return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans)
 
-    def _without_orphans(self, changes, rows):
+    def _without_orphans(self, tx, changes, rows):
+        """Drop changes to rows this replica compacted away: they cannot make a whole row, or the row is buried."""
+        unknown = {}
+        for ch in changes:
+            if not self.catalog[ch["table"]].append_only and ch["id"] not in rows.get(ch["table"], {}):
+                unknown.setdefault(ch["table"], set()).add(ch["id"])
+        buried = {t: tx.buried_ids(t, ids) for t, ids in unknown.items()}
         created, keep = set(), []
         for ch in changes:
             table = self.catalog[ch["table"]]
             key = (ch["table"], ch["id"])
-            if not table.append_only and ch["id"] not in rows.get(ch["table"], {}) and key not in created:
-                if not table.creates(ch["data"]):
+            if ch["id"] in unknown.get(ch["table"], ()) and key not in created:
+                if ch["id"] in buried[ch["table"]] or not table.creates(ch["data"]):
                     continue
                 created.add(key)
             keep.append(ch)
@@ -218,7 +224,7 @@ class Replica:
         rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
         orphans = 0
         if drop_orphans:
-            fresh, orphans = self._without_orphans(fresh, rows)
+            fresh, orphans = self._without_orphans(tx, fresh, rows)
         existing = {}
         for ch in fresh:
             if self.catalog[ch["table"]].append_only:

@@ -175,10 +175,13 @@ def _drop_vanished(replica, tx, tname, rows, page, scope, unsent_after_lseq):
     sent = {r["id"] for r in rows}
     gone = [i for i in tx.ids_between(tname, scope, page["after"], high) if i not in sent]
     if gone:
-        # Kept: rows our unsent outbox will create at the hub. An unsent edit of a row the hub compacted
-        # away is dropped there (it cannot make a whole row), so here the row goes too.
-        table, created = replica.catalog[tname], set()
-        for row_id, data in tx.unsent_changes(replica.id, unsent_after_lseq, tname, gone):
-            if row_id not in created and table.creates(data):
-                created.add(row_id)
-        tx.delete_ids(tname, [i for i in gone if i not in created])
+        # Kept: rows our unsent outbox creates, every field of which it wrote. A row the hub once had
+        # was deleted and compacted away there, and the hub drops any edit of it (see
+        # Replica.apply_remote), so here it goes too, unsent edits or not.
+        unsent = {}
+        for row_id, hlc, _data in tx.unsent_changes(replica.id, unsent_after_lseq, tname, gone):
+            unsent.setdefault(row_id, set()).add(hlc)
+        stored = tx.load_rows(tname, list(unsent))
+        ours = {i for i, stamps in unsent.items() if i in stored
+                and all(o == replica.id and h in stamps for h, o in stored[i][1].values())}
+        tx.delete_ids(tname, [i for i in gone if i not in ours])

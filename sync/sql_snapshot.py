@@ -87,14 +87,14 @@ class SnapshotTxn:
                                         params)]
 
     def unsent_changes(self, origin, after_lseq, tname, ids):
-        """Return [(row id, data)] of this origin's changes to the given rows after log position ``after_lseq``, in order."""
+        """Return [(row id, stamp, data)] of this origin's changes to the given rows after log position ``after_lseq``, in order."""
         out = []
         ids = list(ids)
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            out += self.rows(f"SELECT seq, row_id, data FROM sync_log WHERE origin = ? AND seq > ? AND tbl = ? "
+            out += self.rows(f"SELECT seq, row_id, hlc, data FROM sync_log WHERE origin = ? AND seq > ? AND tbl = ? "
                              f"AND row_id IN ({','.join('?' * len(part))})", (origin, after_lseq, tname, *part))
-        return [(r[1], orjson.loads(r[2])) for r in sorted(out)]
+        return [(r[1], r[2], orjson.loads(r[3])) for r in sorted(out)]
 
     def delete_ids(self, tname, ids):
         """Remove rows of a table outright (no tombstone): their deletes were compacted away at the hub."""

@@ -78,6 +78,10 @@ def build_metadata(catalog, metadata=None):
           Column("resolved_by", String(64)), Column("resolved_hlc", BigInteger), Column("resolution", Text),
           UniqueConstraint("tbl", "row_id", "field", "winner_hlc", "winner_origin", "loser_hlc",
                            "loser_origin", name="uq_sync_conflicts_pair"))
+    # Rows whose tombstone compaction removed: an old edit of one arriving later must not raise it again.
+    Table("sync_graveyard", md,
+          Column("tbl", String(64), primary_key=True),
+          Column("row_id", String(64), primary_key=True))
     # The hub's diary of node visits: outages are the gaps in it, late arrivals its pushes of old changes.
     Table("sync_contacts", md,
           Column("id", Integer, primary_key=True, autoincrement=True),
@@ -247,6 +251,11 @@ class Txn(SnapshotTxn):
             params.append(tuple(tup))
         sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         insert_rows(self, tname, cols, params, f"ON CONFLICT (id) DO UPDATE SET {sets}")
+
+    def buried_ids(self, tname, ids):
+        """Return the subset of ``ids`` whose tombstones compaction removed from a table."""
+        return {r[0] for r in rows_where_in(self, "SELECT row_id FROM sync_graveyard WHERE tbl = ? AND {in}", "row_id",
+                                            ids, (tname,))}
 
     def existing_ids(self, tname, ids):
         """Return the subset of ``ids`` already stored in a table."""

@@ -139,3 +139,46 @@ def test_compact_command_prunes_the_log_tombstones_and_old_visits(runner, tmp_pa
     helptext = runner.invoke(main, ["hub", "compact", "--help"]).output
     for opt in ("--retention-days", "--contacts-days", "--dry-run", "--data-dir"):
         assert opt in helptext
+
+
+def test_an_edit_made_before_a_delete_and_pushed_after_compaction_does_not_raise_the_row_again(cluster):
+    east, b20 = cluster.nodes["east-gate"], cluster.nodes["building-20"]
+    hh, ids = residents(cluster)
+    cluster.sync_all()
+    # East rewrites the whole record (every required field), but its push fails: the hub is away.
+    east.replica.update("residents", ids[0], {"compound_id": cluster.compound_id, "household_id": hh,
+                                               "name": "居民0", "notes": "整条重填"})
+    cluster.hub.replica.delete("residents", ids[0])
+    with east.app.app_context():
+        runtime().sync_client().pull()  # east takes the delete in (its edit still queued) …
+    b20.sync()
+    b20.sync()
+    with east.app.app_context():
+        runtime().sync_client().pull()  # … and its cursor says so: compaction removes the tombstone
+    assert hub_compact(cluster).tombstones == {"residents": 1}
+    east.sync()  # the old edit arrives: dropped, not a resident raised from the dead
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ?", (ids[0],)) == 0
+    cluster.sync_all()
+    for node in (east, b20):
+        assert ids[0] not in live(node)["residents"]
+    assert live(east) == live(b20) == live(cluster.hub)
+
+
+def test_a_stale_node_keeps_only_the_rows_it_created_itself_when_the_snapshot_lacks_them(cluster):
+    east, b20 = cluster.nodes["east-gate"], cluster.nodes["building-20"]
+    hh, ids = residents(cluster)
+    cluster.sync_all()
+    cluster.base.advance(40 * DAY)  # building 20 is offline for 40 days
+    cluster.hub.replica.delete("residents", ids[0])
+    east.sync()
+    east.sync()
+    full = {"compound_id": cluster.compound_id, "household_id": hh, "name": "居民0", "notes": "整条重填"}
+    b20.replica.update("residents", ids[0], full)  # a full rewrite of a row deleted meanwhile
+    new = str(uuid.uuid4())
+    b20.replica.insert("residents", new, {**full, "name": "新住户"})  # and a row of its own
+    assert hub_compact(cluster).tombstones == {"residents": 1}
+    b20.sync()  # 410, snapshot, then its outbox goes up
+    b20.sync()
+    east.sync()
+    assert ids[0] not in live(b20)["residents"] and new in live(b20)["residents"]
+    assert live(east) == live(b20) == live(cluster.hub)
