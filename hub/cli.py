@@ -184,6 +184,26 @@ def list_nodes(data_dir):
                    + (f" error: {n['last_error']}" if n["last_error"] else ""))
 
 
+class _Progress:
+    """A click progress bar on stderr fed ``(done, total)``, opened at the first report (none if nothing to do)."""
+
+    def __init__(self, label):
+        self.label, self.bar, self.done = label, None, 0
+
+    def __call__(self, done, total):
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr).__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 @hub_cli.command("compact")
 @data_dir_option
 @click.option("--retention-days", type=click.FloatRange(min=0), default=None,
@@ -201,10 +221,10 @@ def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
     cfg = app.config
     retention = cfg["RETENTION_DAYS"] if retention_days is None else retention_days
     contacts = cfg["CONTACTS_RETENTION_DAYS"] if contacts_days is None else contacts_days
-    with app.app_context():
+    with app.app_context(), _Progress("pruning the change log") as progress:
         rt = runtime()
         report = compact(rt.store, rt.catalog, rt.wall(), int(retention * 86_400_000), int(contacts * 86_400_000),
-                         dry_run=dry_run)
+                         dry_run=dry_run, progress=progress)
     verb = "would prune" if dry_run else "pruned"
     click.echo(f"{verb} {report.log_entries} change-log entries, "
                f"{sum(report.tombstones.values())} tombstones"

@@ -64,37 +64,88 @@ class _DryRun(Exception):
     """Raised to roll a dry run's transaction back."""
 
 
-def compact(store, catalog, now_ms, retention_ms, contacts_retention_ms, dry_run=False):
+#: Log entries pruned per write transaction: pushes wait for the write lock only that long, not for all of it.
+CHUNK = 20_000
+
+
+def compact(store, catalog, now_ms, retention_ms, contacts_retention_ms, dry_run=False, chunk=CHUNK,
+            progress=None):
     """Prune behind every active node's cursor, drop the contact diary's old rows; return a CompactionReport.
 
-    One write transaction does it all; a dry run does the same and rolls it back, so it reports
-    exactly what a real run would remove.
+    The log goes ``chunk`` entries per transaction (``progress(done, total)`` after each), so syncing
+    nodes wait for the write lock a moment at a time; a cursor only moves forward, so the horizons read
+    at the start stay safe throughout. The tombstones and the diary follow in one last transaction. A
+    dry run does it all in one transaction and rolls it back, so it reports exactly what a real run
+    would remove.
     """
     report = CompactionReport()
-    try:
-        with store.write() as tx:
-            _prune(tx, catalog, report, now_ms, retention_ms, contacts_retention_ms)
-            if dry_run:
+    if dry_run:
+        try:
+            with store.write() as tx:
+                plan = _plan(tx, report, now_ms, retention_ms)
+                for scope, horizon, total in plan:
+                    _prune_log(tx, report, scope, horizon, total)
+                _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms)
                 raise _DryRun
-    except _DryRun:
-        pass
+        except _DryRun:
+            pass
+        return report
+    with store.read() as tx:
+        plan = _plan(tx, report, now_ms, retention_ms)
+    total, done = sum(n for _, _, n in plan), 0
+    for scope, horizon, _n in plan:
+        while True:
+            with store.write() as tx:
+                n = _prune_log(tx, report, scope, horizon, chunk)
+            if not n:
+                break
+            done += n
+            if progress is not None:
+                progress(done, max(total, done))
+    with store.write() as tx:
+        _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms)
     return report
 
 
-def _prune(tx, catalog, report, now_ms, retention_ms, contacts_retention_ms):
+def _where(scope):
+    return ("scope IS NULL", ()) if scope is None else ("scope = ?", (scope,))
+
+
+def _plan(tx, report, now_ms, retention_ms):
+    """Return [(scope, horizon, entries at or below it)] for every scope with something to prune."""
     per_scope, shared, end, report.stale_nodes = _horizons(tx, now_ms, retention_ms)
+    plan = []
     for scope in [r[0] for r in tx.rows("SELECT DISTINCT scope FROM sync_log")]:
         horizon = shared if scope is None else per_scope.get(scope, end)
-        where = "scope IS NULL" if scope is None else "scope = ?"
-        args = () if scope is None else (scope,)
-        n, top = tx.rows(f"SELECT COUNT(*), MAX(seq) FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))[0]
-        if not n:
-            continue
+        where, args = _where(scope)
+        n = tx.rows(f"SELECT COUNT(*) FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))[0][0]
+        if n:
+            plan.append((scope, horizon, n))
+    return plan
+
+
+def _prune_log(tx, report, scope, horizon, limit):
+    """Delete the oldest ``limit`` entries of a scope at or below its horizon; return how many went."""
+    where, args = _where(scope)
+    last = tx.rows(f"SELECT seq FROM sync_log WHERE {where} AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?",
+                   (*args, horizon, limit - 1))
+    if last:
+        top = last[0][0]
+    else:  # fewer than ``limit`` left: up to the last of them, not the horizon (no stale node is told too soon)
+        top = tx.rows(f"SELECT MAX(seq) FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))[0][0]
+        if top is None:
+            return 0
+    n = tx.execute(f"DELETE FROM sync_log WHERE {where} AND seq <= ?", (*args, top)).rowcount
+    if n:
+        key = pruned_key(scope)
         report.horizons[scope if scope is not None else SHARED] = top
         report.log_entries += n
-        tx.execute(f"DELETE FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))
-        key = pruned_key(scope)
+        # Set in the same transaction as the delete: a pull from below it is told to re-bootstrap.
         tx.set_state(key, max(top, tx.get_state(key, 0)))
+    return n
+
+
+def _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms):
     for t in catalog:
         if t.append_only:
             continue
