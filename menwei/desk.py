@@ -5,7 +5,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from sync.tables import DELETED
 
-from .desk_search import search
+from .desk_search import LIKE, like_pattern, search
 from .errors import ApiError, int_arg
 from .gate_checks import household_outings, load_rules
 from .gate_rules import iso, outing_quota
@@ -149,8 +149,8 @@ def incidents():
         where.append("i.kind = ?")
         params.append(kind)
     if q:
-        like = f"%{q}%"
-        where.append("(i.title LIKE ? OR i.notes LIKE ? OR h.label LIKE ? OR v.plate LIKE ?)")
+        like = like_pattern(q)
+        where.append(f"(i.title {LIKE} OR i.notes {LIKE} OR h.label {LIKE} OR v.plate {LIKE})")
         params += [like, like, like, like]
     cols = ("id", "kind", "status", "title", "notes", "opened_at", "household_id", "vehicle_id", "gate_event_id")
     with runtime().store.read() as tx:

@@ -9,6 +9,7 @@ from sync.tables import DELETED
 MAX_RESULTS = 20
 _ROOM = re.compile(r"^\s*(\d+)\s*(?:栋|幢|号楼|-|\s)\s*(\d*)\s*室?\s*$")
 _PLATE = re.compile(r"^[\u4e00-\u9fff][A-Za-z]")
+LIKE = "LIKE ? ESCAPE '\\'"  # with a like_pattern(): what is typed is matched literally
 _CODE = re.compile(r"^(?:MENWEI:)?[A-Z0-9]{5,12}$", re.I)
 _FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
     | {0xFF41 + i: 0x61 + i for i in range(26)} | {0xFF0D: 0x2D, 0x3000: 0x20}
@@ -44,6 +45,12 @@ def readings(name):
     return frozenset(fulls), frozenset(initials)
 
 
+def like_pattern(text, contains=True):
+    """A LIKE pattern (used with ``ESCAPE '\\'``) matching ``text`` literally: ``%`` and ``_`` typed stay characters."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if contains else f"{escaped}%"
+
+
 def normalise(q):
     """Fold full-width digits and letters, trim, and map ü/v to u as in the table."""
     return q.translate(_FULLWIDTH).strip()
@@ -67,13 +74,13 @@ def search(tx, q):
     label = room_label(q)
     if label:
         exact = not label.endswith("-")
-        rows = tx.rows(f"SELECT id, label FROM households WHERE label {'=' if exact else 'LIKE'} ? AND {DELETED} = ? "
+        rows = tx.rows(f"SELECT id, label FROM households WHERE label {'= ?' if exact else LIKE} AND {DELETED} = ? "
                        "AND merged_into IS NULL "
-                       "ORDER BY label LIMIT ?", (label if exact else label + "%", False, MAX_RESULTS))
+                       "ORDER BY label LIMIT ?", (label if exact else like_pattern(label, False), False, MAX_RESULTS))
         if not rows and exact:
-            rows = tx.rows(f"SELECT id, label FROM households WHERE label LIKE ? AND {DELETED} = ? AND merged_into IS NULL "
-                           "ORDER BY label "
-                           "LIMIT ?", (label + "%", False, MAX_RESULTS))
+            rows = tx.rows(f"SELECT id, label FROM households WHERE label {LIKE} AND {DELETED} = ? "
+                           "AND merged_into IS NULL ORDER BY label "
+                           "LIMIT ?", (like_pattern(label, False), False, MAX_RESULTS))
         out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
     if re.fullmatch(r"\d{17}[\dXx]", q):  # an ID card number, typed or read: exact match only
         for r in tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
@@ -89,13 +96,13 @@ def search(tx, q):
     if _PLATE.match(q):
         plate = re.sub(r"[\s·.\-]", "", q).upper()
         for r in tx.rows(f"SELECT v.id, v.plate, v.household_id, h.label FROM vehicles v LEFT JOIN households h "
-                         f"ON h.id = v.household_id WHERE v.plate LIKE ? AND v.{DELETED} = ? LIMIT ?",
-                         (plate + "%", False, MAX_RESULTS)):
+                         f"ON h.id = v.household_id WHERE v.plate {LIKE} AND v.{DELETED} = ? LIMIT ?",
+                         (like_pattern(plate, False), False, MAX_RESULTS)):
             out.append({"kind": "vehicle", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]})
     if re.search(r"[\u4e00-\u9fff]", q) and not _PLATE.match(q) and not label:
         rows = tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
-                       f"ON h.id = r.household_id WHERE r.name LIKE ? AND r.{DELETED} = ? ORDER BY r.name LIMIT ?",
-                       (f"%{q}%", False, MAX_RESULTS))
+                       f"ON h.id = r.household_id WHERE r.name {LIKE} AND r.{DELETED} = ? ORDER BY r.name LIMIT ?",
+                       (like_pattern(q), False, MAX_RESULTS))
         out += [{"kind": "resident", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]} for r in rows]
     elif re.fullmatch(r"[A-Za-z]+", q) and not out:
         key = q.lower().replace("v", "u")

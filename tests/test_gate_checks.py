@@ -223,6 +223,16 @@ def test_incidents_link_households_and_vehicles_and_are_searchable(gate):
     assert gate.east.api("GET", "/gate/incidents?status=lost").status_code == 400
 
 
+@pytest.mark.parametrize("typed", ["100%", "a_b", "\\"])
+def test_incident_search_matches_percent_underscore_and_backslash_as_typed(gate, typed):
+    # SQL wildcards typed into the search box are characters: "100%" must not find "1000 boxes".
+    literal = gate.east.api("POST", "/rows/incidents", json={
+        "kind": "other", "status": "open", "title": f"物资 {typed} 到位"}).get_json()["id"]
+    gate.east.api("POST", "/rows/incidents", json={"kind": "other", "status": "open", "title": "物资 1000 axb 到位"})
+    found = gate.east.api("GET", "/gate/incidents", query_string={"q": typed}).get_json()["incidents"]
+    assert [i["id"] for i in found] == [literal]
+
+
 def test_presented_id_card_finds_the_resident_and_counts_as_checked(gate):
     idn = "36050219800101123" + "5"
     from menwei.demo_data import id_check_digit
