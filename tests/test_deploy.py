@@ -45,7 +45,7 @@ LINES = _command_lines()
 def test_deploy_files_call_menwei_many_ways():
     assert len(LINES) >= 12 and {f for f, _ in LINES} >= {
         "Dockerfile", "docker-compose.yml", "menwei-hub.service", "menwei-node.service", "menwei-node-backup.service",
-        "menwei-node.bat", "windows.md"}
+        "menwei-hub-compact.service", "menwei-hub-compact.timer", "menwei-node.bat", "windows.md"}
 
 
 @pytest.mark.parametrize("where, args", LINES, ids=[f"{f}:{' '.join(a[:2])}" for f, a in LINES])
