@@ -87,7 +87,7 @@ class SyncClient:
             return self._encode(after_lseq, pending)
 
     def _encode(self, after_lseq, pending):
-        rows = self.replica.outbox_json(after_lseq, self.push_batch)
+        rows = self.replica.outbox_json(after_lseq, self.push_batch, self.replica.get_state("pushed_seq", 0))
         if not rows:
             return [], None
         head = orjson.dumps({"node_id": self.replica.id, "schema_version": self.schema_version,

@@ -19,7 +19,7 @@ import logging
 
 from .changelog import next_cursor
 from .replica import _change_json
-from .sql_recovery import change_id, move_to_log_end, origin_log_rows, shift_oseqs
+from .sql_recovery import change_ids, move_to_log_end, origin_log_rows, shift_oseqs
 
 log = logging.getLogger("menwei.sync")
 
@@ -36,17 +36,24 @@ class SequenceReused(Exception):
 def refuse_reused(origin):
     """A check for Replica.apply_remote at the hub: refuse a push that reuses ``origin``'s numbers.
 
-    Only a batch overlapping what the hub has is looked at, and only its last overlapping change:
-    a node's history, once it parts from the hub's, differs at every later number.
+    Only a batch overlapping what the hub has is looked at: its overlapping changes are compared with
+    the hub's copies. Compaction may have pruned some (gate events it never prunes); if it pruned all
+    of them nothing proves the batch a resend, so it is refused too and the node's recovery, which
+    copes with pruned numbers, decides. Accepting it unchecked would drop new changes as duplicates.
     """
     def check(tx, seen, changes):
         hub_seq = seen.get(origin, 0)
         if not changes or changes[0]["seq"] > hub_seq:
             return
         last = min(hub_seq, changes[-1]["seq"])
-        sent = next((c for c in changes if c["seq"] == last), None)
-        stored = change_id(tx, origin, last)
-        if sent is not None and stored is not None and stored != (sent["hlc"], sent["table"], sent["id"]):
+        stored = change_ids(tx, origin, changes[0]["seq"], last)
+        for c in changes:
+            if c["seq"] > last:
+                break
+            held = stored.get(c["seq"])
+            if held is not None and held != (c["hlc"], c["table"], c["id"]):
+                raise SequenceReused(origin, c["seq"], hub_seq)
+        if not stored:
             raise SequenceReused(origin, last, hub_seq)
     return check
 

@@ -287,13 +287,15 @@ class Replica:
         with self.store.read() as tx:
             return tx.own_changes(self.id, after_lseq, limit)
 
-    def outbox_json(self, after_lseq, limit):
-        """Return [(log position, seq, change as JSON text)] of own changes after ``after_lseq``.
+    def outbox_json(self, after_lseq, limit, after_seq=0):
+        """Return [(log position, seq, change as JSON text)] of own changes after ``after_lseq`` numbered after ``after_seq``.
 
         The log already holds each change's data as JSON, so it is spliced in, not parsed and re-encoded.
+        A change numbered at or below what the hub acknowledged (``after_seq``) is never sent again even
+        if it sits later in the log: a snapshot can bring back our own gate events the hub already has.
         """
         with self.store.read() as tx:
-            rows = tx.own_log_rows(self.id, after_lseq, limit)
+            rows = tx.own_log_rows(self.id, after_lseq, limit, after_seq)
         return [(lseq, oseq, _change_json(None, oseq, hlc, tbl, row_id, data, prev))
                 for lseq, _origin, oseq, hlc, tbl, row_id, data, prev in rows]
 

@@ -13,14 +13,15 @@ def origin_log_rows(tx, origin, after_oseq, after_lseq, limit):
                         "_origin = ? AND _oseq > ? AND _seq > ?", params, limit)
 
 
-def change_id(tx, origin, oseq):
-    """Return (hlc, table, row id) of an origin's change number ``oseq``, or None if the log lacks it."""
-    r = tx.rows("SELECT hlc, tbl, row_id FROM sync_log WHERE origin = ? AND oseq = ?", (origin, oseq))
+def change_ids(tx, origin, first, last):
+    """Return {number: (hlc, table, row id)} of an origin's changes numbered first..last the log still holds."""
+    out = {o: (h, t, i) for o, h, t, i in tx.rows(
+        "SELECT oseq, hlc, tbl, row_id FROM sync_log WHERE origin = ? AND oseq BETWEEN ? AND ?", (origin, first, last))}
     for t in tx.catalog:
-        if t.append_only and not r:
-            r = [(h, t.name, i) for h, i in tx.rows(
-                f"SELECT _hlc, id FROM {t.name} WHERE _origin = ? AND _oseq = ?", (origin, oseq))]
-    return tuple(r[0]) if r else None
+        if t.append_only:
+            out.update({o: (h, t.name, i) for o, h, i in tx.rows(
+                f"SELECT _oseq, _hlc, id FROM {t.name} WHERE _origin = ? AND _oseq BETWEEN ? AND ?", (origin, first, last))})
+    return out
 
 
 def shift_oseqs(tx, origin, after_oseq, delta):

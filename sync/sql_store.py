@@ -354,10 +354,11 @@ class Txn(SnapshotTxn):
         pl.append(high)
         return self._log_rows(" AND ".join(wl), pl, " AND ".join(wa), pl, limit), high
 
-    def own_log_rows(self, origin, after_lseq, limit):
-        """Return this origin's log rows after ``after_lseq`` (data as JSON text), in order."""
-        return self._log_rows("origin = ? AND seq > ?", [origin, after_lseq],
-                              "_origin = ? AND _seq > ?", [origin, after_lseq], limit)
+    def own_log_rows(self, origin, after_lseq, limit, after_oseq=0):
+        """Return this origin's log rows after ``after_lseq`` numbered after ``after_oseq`` (data as JSON text), in order."""
+        params = [origin, after_lseq, after_oseq]
+        return self._log_rows("origin = ? AND seq > ? AND oseq > ?", params,
+                              "_origin = ? AND _seq > ? AND _oseq > ?", params, limit)
 
     def own_changes(self, origin, after_lseq, limit):
         """Return [(log position, change)] of this origin after ``after_lseq``, in order."""
