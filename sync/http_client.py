@@ -137,6 +137,7 @@ class SyncClient:
                                      f"{last_seq}", "bad_ack")
                 self.status.skew_ms = ans["skew_ms"]
                 self.replica.set_states({"pushed_lseq": batch[-1][0], "pushed_seq": last_seq})
+                self.replica.drop_buried([(t, i) for t, i in ans["buried"] if t in self.replica.catalog])
                 sent += ans["applied"]
                 pending -= len(batch)
                 batch, body = upcoming.result()

@@ -175,6 +175,7 @@ def _push():
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
         "duplicates": result.duplicates, "conflicts": result.conflicts, "dropped_orphans": result.orphans,
+        "buried": [list(k) for k in result.buried],
         "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
 
 

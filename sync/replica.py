@@ -62,6 +62,7 @@ class ApplyResult:
     conflicts: int
     seen: dict
     orphans: int = 0  # edits of rows the hub compacted away, dropped (see apply_remote)
+    buried: list = None  # [(table, id)] of those whose rows are gone for good (the graveyard)
 
 
 class Replica:
@@ -172,6 +173,7 @@ class Replica:
                 ch["origin"] = origin
         if skew_bound_ms is not None and changes:
             self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
+        buried = []
         with paused_gc(), self.store.write() as tx:
             seen = tx.seen_origins()
             if check is not None:
@@ -179,15 +181,19 @@ class Replica:
             before = dict(seen)
             fresh = fresh_changes(changes, seen, contiguous)
             n_conflicts, orphans = self._merge_in(
-                tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s}, allowed_scope, drop_orphans)
+                tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s}, allowed_scope,
+                buried if drop_orphans else None)
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
             if before_commit is not None:
                 before_commit(tx)
-        return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans)
+        return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans, buried)
 
-    def _without_orphans(self, tx, changes, rows):
-        """Drop changes to rows this replica compacted away: they cannot make a whole row, or the row is buried."""
+    def _without_orphans(self, tx, changes, rows, buried_out):
+        """Drop changes to rows this replica compacted away: they cannot make a whole row, or the row is buried.
+
+        The buried rows' keys are added to ``buried_out``: the sender is told, so it drops them too.
+        """
         unknown = {}
         for ch in changes:
             if not self.catalog[ch["table"]].append_only and ch["id"] not in rows.get(ch["table"], {}):
@@ -198,11 +204,23 @@ class Replica:
             table = self.catalog[ch["table"]]
             key = (ch["table"], ch["id"])
             if ch["id"] in unknown.get(ch["table"], ()) and key not in created:
-                if ch["id"] in buried[ch["table"]] or not table.creates(ch["data"]):
+                if ch["id"] in buried[ch["table"]]:
+                    if key not in buried_out:
+                        buried_out.append(key)
+                    continue
+                if not table.creates(ch["data"]):
                     continue
                 created.add(key)
             keep.append(ch)
         return keep, len(changes) - len(keep)
+
+    def drop_buried(self, keys):
+        """Remove rows the hub reports deleted and compacted away for good ([(table, id)]), tombstone and all."""
+        if not keys:
+            return
+        with self.store.write() as tx:
+            for tname in {t for t, _ in keys}:
+                tx.delete_ids(tname, [i for t, i in keys if t == tname])
 
     def apply_own_lost(self, changes, state=None):
         """Merge back this replica's own changes that its store lost and the hub kept (restored from a backup).
@@ -216,15 +234,18 @@ class Replica:
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
 
-    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, drop_orphans=False):
-        """Merge changes new to this replica inside ``tx``; return (conflicts found, orphans dropped)."""
+    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, buried_out=None):
+        """Merge changes new to this replica inside ``tx``; return (conflicts found, orphans dropped).
+
+        ``buried_out`` (a list) asks for orphans to be dropped and collects the keys of buried rows.
+        """
         if not fresh:
             return 0, 0
         self.clock.observe(max(ch["hlc"] for ch in fresh))
         rows = self._load(tx, [(c["table"], c["id"], c["data"]) for c in fresh])
         orphans = 0
-        if drop_orphans:
-            fresh, orphans = self._without_orphans(tx, fresh, rows)
+        if buried_out is not None:
+            fresh, orphans = self._without_orphans(tx, fresh, rows, buried_out)
         existing = {}
         for ch in fresh:
             if self.catalog[ch["table"]].append_only:

@@ -152,6 +152,9 @@ class PushResponse(Schema):
     conflicts = fields.Integer(required=True, strict=True)
     hub_clock_ms = fields.Integer(required=True, strict=True)
     skew_ms = fields.Integer(required=True, strict=True)
+    # rows this push edited that the hub deleted and compacted away: the node drops them as well
+    buried = fields.List(fields.Tuple((fields.String(validate=validate.Length(1, MAX_ID)),
+                                       fields.String(validate=validate.Length(1, MAX_ID)))), load_default=list)
 
 
 class PullQuery(Schema):

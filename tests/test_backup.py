@@ -284,3 +284,28 @@ def test_a_restored_node_making_more_changes_than_it_lost_after_compaction_loses
         assert set(replica.table("gate_events")) == events
         _history(replica, "east-gate")
     assert east.sync().pending == 0
+
+
+def test_a_restored_node_drops_a_row_of_its_own_the_hub_deleted_and_compacted(gate, runner):
+    # The backup still holds the unsent create of a resident the hub later deleted and compacted away:
+    # the hub refuses to raise it again and says so, and the node lets it go too.
+    from test_compaction import hub_compact, live
+    cluster, hub = gate.cluster, gate.hub
+    d = _data_dir(cluster, "east-gate")
+    r = gate.east.api("POST", "/rows/residents", json={"compound_id": cluster.compound_id,
+                                                       "household_id": gate.h1702, "name": "新住户"})
+    rid = r.get_json()["id"]
+    assert runner.invoke(main, ["node", "backup", "--to", str(cluster.tmp / "east.bak"), "--data-dir", d]).exit_code == 0
+    _checks(gate, 2)
+    gate.sync()
+    assert hub.api("DELETE", f"/rows/residents/{rid}").status_code == 200
+    cluster.sync_all(rounds=3)
+    assert hub_compact(cluster).tombstones == {"residents": 1}
+    gate.east.rt.store.engine.dispose()
+    assert runner.invoke(main, ["node", "restore", "--from", str(cluster.tmp / "east.bak"), "--data-dir", d]).exit_code == 0
+    east = gate.east = _reopen(cluster, "east-gate")
+    assert east.sync().last_error is None
+    east.sync()
+    cluster.sync_all()
+    assert rid not in live(east)["residents"] and rid not in live(hub)["residents"]
+    assert live(east)["residents"] == live(cluster.nodes["building-20"])["residents"] == live(hub)["residents"]
