@@ -53,7 +53,7 @@ class SyncClient:
         self.replica, self.hub_url, self.token = replica, hub_url.rstrip("/"), token
         self.schema_version, self.push_batch, self.pull_limit = schema_version, push_batch, pull_limit
         self.timeout, self.skew_bound_ms = timeout, skew_bound_ms
-        self.http = session or requests.Session()
+        self.http = session or _session()
         self.pull_schema = pull_response_schema(replica.catalog, max(max_batch, pull_limit))
         self.snapshot_schema = snapshot_page_schema(replica.catalog, max(max_batch, pull_limit))
         self.status = SyncStatus(**replica.get_state("sync_status", {}))
@@ -292,6 +292,23 @@ class SyncClient:
 
     def _save(self):
         self.replica.set_state("sync_status", {k: v for k, v in asdict(self.status).items()})
+
+
+def _session():
+    """An HTTP session that resends a request once when the connection fails before any answer.
+
+    A kept-alive connection the hub (gunicorn, nginx) closed as idle at the moment we reuse it fails
+    with no answer at all; a second try on a fresh connection settles it. Resending is safe: a push
+    the hub already applied is acknowledged again as duplicates, and the other requests only read.
+    """
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+    s = requests.Session()
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, backoff_factor=0,
+                  raise_on_status=False, respect_retry_after_header=False)
+    s.mount("http://", HTTPAdapter(max_retries=retry))
+    s.mount("https://", HTTPAdapter(max_retries=retry))
+    return s
 
 
 def _code(resp):
