@@ -73,8 +73,8 @@ def compact(store, catalog, now_ms, retention_ms, contacts_retention_ms, dry_run
     """Prune behind every active node's cursor, drop the contact diary's old rows; return a CompactionReport.
 
     The log goes ``chunk`` entries per transaction (``progress(done, total)`` after each), so syncing
-    nodes wait for the write lock a moment at a time; a cursor only moves forward, so the horizons read
-    at the start stay safe throughout. The tombstones and the diary follow in one last transaction. A
+    nodes wait for the write lock a moment at a time. Horizons read at the start stay safe: cursors
+    move forward, and one that moves back (a restored node) meets the pruned mark its next pull checks. The tombstones and the diary follow in one last transaction. A
     dry run does it all in one transaction and rolls it back, so it reports exactly what a real run
     would remove.
     """
