@@ -1,9 +1,10 @@
 """Accounts: sign-in and sign-out (page and API), rate-limited logins, and the coordinator's account API."""
-import uuid
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from marshmallow import RAISE, Schema, fields, validate
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from sync.ids import new_id
 
 from .auth import ROLES, allow, check_csrf, csrf_token, current_principal, password_version, public
 from .errors import ApiError
@@ -68,7 +69,7 @@ def create_account(username, password, role, display_name=None, compound_id=None
         raise ApiError(409, f"there is already an account {username!r}", fields={"username": "taken"})
     data = {"compound_id": _compound_for(compound_id), "username": username, "display_name": display_name or None,
             "role": role, "password_hash": generate_password_hash(password), "active": True}
-    account_id = str(uuid.uuid4())
+    account_id = new_id()
     runtime().replica.write([("accounts", account_id, data)], create=True)
     return public_account({"id": account_id, **data})
 

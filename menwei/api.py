@@ -5,6 +5,7 @@ import uuid
 from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .errors import ApiError, int_arg
@@ -196,7 +197,7 @@ def create_row(name):
     table = _table(name)
     require_table_write(name)
     data = _body(table)
-    row_id = data.pop("id", None) or str(uuid.uuid4())
+    row_id = data.pop("id", None) or new_id()
     try:  # a client may choose the id (to retry a create safely), but it must be a real UUID
         row_id = str(uuid.UUID(row_id))
     except ValueError:

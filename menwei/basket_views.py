@@ -1,11 +1,11 @@
 """The shopping basket over HTTP: chain import and review, shopping list, buying, packing, money, handoff."""
 import datetime as dt
 import io
-import uuid
 
 from flask import Blueprint, render_template, request, send_file
 from marshmallow import RAISE, Schema, fields, validate
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .basket import ledger, shopping_list
@@ -141,7 +141,7 @@ def import_chain():
                 writes.append(("orders", old["id"], {"pending_line": raw}))
                 summary["changed"] += 1
             continue
-        oid = str(uuid.uuid4())
+        oid = new_id()
         flagged = bool(ln.flags or ln.notes or rooms.get(ln.room) is None)
         summary["flagged"] += flagged
         order = {"compound_id": cid, "room_text": key, "delivery_date": day, "status": "requested",
@@ -156,7 +156,7 @@ def import_chain():
 
 
 def _line_writes(cid, oid, ln):
-    return [("order_lines", str(uuid.uuid4()), {k: v for k, v in {
+    return [("order_lines", new_id(), {k: v for k, v in {
         "compound_id": cid, "order_id": oid, "position": n, "item": i.item, "quantity": i.quantity,
         "unit": i.unit, "note": i.note or None}.items() if v is not None}) for n, i in enumerate(ln.items)]
 
@@ -352,7 +352,7 @@ def _money(table, body, extra):
     rt = runtime()
     with rt.store.read() as tx:
         cid = _compound(tx)
-    rid = str(uuid.uuid4())
+    rid = new_id()
     data = {"compound_id": cid, "volunteer_id": body["volunteer_id"], **extra}
     rt.replica.write([(table, rid, {k: v for k, v in data.items() if v is not None})], create=True)
     data.pop("photo", None)

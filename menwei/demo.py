@@ -77,7 +77,7 @@ def _demo_accounts(app):
 
 def _demo_rules(rt, compound_id):
     """The lockdown of February 2020: one outing per household every two days, cars out only, 20栋 sealed."""
-    import uuid
+    from sync.ids import new_id
     from .gate_rules import iso
     with rt.store.read() as tx:
         if tx.rows("SELECT 1 FROM control_rules WHERE compound_id = ?", (compound_id,)):
@@ -90,7 +90,7 @@ def _demo_rules(rt, compound_id):
     if b20:
         rules.append({"compound_id": compound_id, "building_id": b20[0][0], "effective_from": since,
                       "level": "quarantine", "notes": "20栋全封闭隔离，物资由菜篮子小组送到楼下"})
-    rt.replica.write([("control_rules", str(uuid.uuid4()), r) for r in rules], create=True)
+    rt.replica.write([("control_rules", new_id(), r) for r in rules], create=True)
 
 
 def _node_enrolled(data_dir, node_id):

@@ -1,10 +1,10 @@
 """POST /api/v1/gate/checks: decide a crossing at the gate and record it, allowed or denied."""
 import re
-import uuid
 
 from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .errors import ApiError
@@ -196,7 +196,7 @@ def check():
     if body.get("deny_reason"):  # the volunteer refuses on their own judgement, and says why
         verdict.allowed = False
         verdict.reasons.append({"code": "operator", "message": body["deny_reason"]})
-    event_id = str(uuid.uuid4())
+    event_id = new_id()
     visitor = body.get("visitor") or {}
     event = {"compound_id": compound_id, "gate": rt.replica.id, "direction": c.direction, "at": at,
              "resident_id": (c.resident or {}).get("id"), "household_id": (c.household or {}).get("id"),
@@ -211,7 +211,7 @@ def check():
     writes = [("gate_events", event_id, {k: v for k, v in event.items() if v is not None})]
     incident_id = None
     if verdict.fever:
-        incident_id = str(uuid.uuid4())
+        incident_id = new_id()
         writes.append(("incidents", incident_id, {
             "compound_id": compound_id, "kind": "fever", "status": "open", "gate_event_id": event_id,
             "title": f"发热 fever {c.temperature:.1f}°C at {rt.replica.id}: {event['person_name'] or '?'}",

@@ -1,12 +1,12 @@
 """Passes: issue one (or a whole building's), revoke, and print QR cards, from hub or node alike."""
 import datetime as dt
 import secrets
-import uuid
 
 import segno
 from flask import Blueprint, render_template, request
 from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .errors import ApiError
@@ -122,7 +122,7 @@ def issue():
     data["valid_from"] = iso(now)
     if body.get("valid_hours"):
         data["valid_until"] = iso(now + body["valid_hours"] * 3_600_000)
-    pid = str(uuid.uuid4())
+    pid = new_id()
     rt.replica.write([("passes", pid, data)], create=True)
     return {"id": pid, **data}, 201
 
@@ -155,7 +155,7 @@ def issue_for_building():
                     "valid_from": iso(now)}
             if body.get("valid_until"):
                 data["valid_until"] = body["valid_until"]
-            writes.append(("passes", str(uuid.uuid4()), data))
+            writes.append(("passes", new_id(), data))
     if writes:
         rt.replica.write(writes, create=True)
     return {"issued": [{"id": w[1], **w[2]} for w in writes], "skipped": len(households) - len(writes)}, 201

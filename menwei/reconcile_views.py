@@ -1,8 +1,9 @@
 """The hub's reconciliation: per node outage reports, late arrivals, conflicts, violations, acks and merges."""
-import uuid
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
+
+from sync.ids import new_id
 
 from .api import load_conflicts
 from .auth import actor_name, allow
@@ -77,7 +78,7 @@ def ack_violation():
             raise ApiError(409, "this violation is already acknowledged", fields={"key": "already acknowledged"})
     ack = {"compound_id": cid, "kind": body["kind"], "key": body["key"], "note": body["note"].strip(),
            "acked_by": actor_name() or "coordinator", "acked_at": iso(rt.wall())}
-    ack_id = str(uuid.uuid4())
+    ack_id = new_id()
     rt.replica.write([("violation_acks", ack_id, ack)], create=True)
     return jsonify({"id": ack_id, **ack}), 201
 

@@ -1,8 +1,8 @@
 """Import residents from the property office's register: match, update, never clobber newer edits."""
 import re
-import uuid
 from dataclasses import dataclass, field
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .spreadsheets import find_header, read_rows
@@ -109,14 +109,14 @@ def import_residents(replica, compound_id, path, sheet=None, mapping=None, progr
     for n, d in parsed:
         b = buildings.get(d["building"])
         if b is None:
-            b = buildings[d["building"]] = str(uuid.uuid4())
+            b = buildings[d["building"]] = new_id()
             writes.append(("buildings", b, {"compound_id": compound_id, "number": d["building"],
                                             "name": f"{d['building']}栋"}))
             report.buildings_created += 1
         label = f"{d['building']}-{d['room']}"
         h = households.get(label)
         if h is None:
-            h = households[label] = str(uuid.uuid4())
+            h = households[label] = new_id()
             writes.append(("households", h, {"compound_id": compound_id, "building_id": b, "room": d["room"],
                                              "label": label}))
             report.households_created += 1
@@ -124,7 +124,7 @@ def import_residents(replica, compound_id, path, sheet=None, mapping=None, progr
         fields["household_id"] = h
         rid = by_id.get(d.get("id_number")) or by_name.get((h, d["name"]))
         if rid is None:
-            rid = str(uuid.uuid4())
+            rid = new_id()
             writes.append(("residents", rid, {"compound_id": compound_id, **fields}))
             by_name[(h, d["name"])] = rid
             report.created += 1

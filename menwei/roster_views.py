@@ -2,11 +2,11 @@
 import datetime as dt
 import io
 import re
-import uuid
 
 from flask import Blueprint, current_app, render_template, request, send_file
 from marshmallow import RAISE, Schema, fields, validate
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
 from .errors import SANE_DATE, ApiError, int_arg
@@ -93,7 +93,7 @@ def fill_week():
         post = _posts(tx, body["post_id"])[0]
     shifts = fill(body["start_date"], body["days"], body["shift_hours"], body["first_hour"], _tz(),
                   body["volunteer_ids"])
-    writes = [("shifts", str(uuid.uuid4()), {"compound_id": post["compound_id"], "post_id": post["id"], **s})
+    writes = [("shifts", new_id(), {"compound_id": post["compound_id"], "post_id": post["id"], **s})
               for s in shifts]
     rt.replica.write(writes, create=True)
     return {"created": len(writes), "ids": [w[1] for w in writes]}, 201
@@ -160,7 +160,7 @@ def add_handover():
     rt = runtime()
     with rt.store.read() as tx:
         post = _posts(tx, body["post_id"])[0]
-    hid = str(uuid.uuid4())
+    hid = new_id()
     data = {"compound_id": post["compound_id"], "post_id": post["id"], "note": body["note"],
             "written_at": iso(rt.wall())}
     if body["shift_id"]:

@@ -1,4 +1,6 @@
 """POST /api/v1/gate/checks: every rule, and exactly one gate event per check, allowed or denied."""
+import uuid
+
 import pytest
 
 from menwei.gate_rules import iso
@@ -25,6 +27,9 @@ def test_every_check_writes_exactly_one_gate_event_allowed_or_denied(gate):
     assert [a["decision"] for a in answers] == ["allowed", "denied", "denied", "denied"]
     events = _events(gate.east)
     assert len(events) == 4 and {a["event_id"] for a in answers} == set(events)
+    # version-7 ids, in the order the checks were made: the unique index on ids grows at its end
+    assert [uuid.UUID(a["event_id"]).version for a in answers] == [7] * 4
+    assert [a["event_id"] for a in answers] == sorted(a["event_id"] for a in answers)
 
 
 def test_open_compound_lets_residents_out_without_quota(gate):
