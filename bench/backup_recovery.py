@@ -14,7 +14,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 
 from alembic import command
 from sqlalchemy import create_engine
@@ -30,11 +29,12 @@ from sync.clock import HybridClock  # noqa: E402
 from sync.replica import Replica  # noqa: E402
 from sync.sql_store import SqlStore, configure_sqlite  # noqa: E402
 from test_migrations import _old_catalog  # noqa: E402
+from sync.ids import new_id  # noqa: E402
 
 
 def events(cid, gate, n, start=0):
     """n gate events of one gate."""
-    return [("gate_events", str(uuid.uuid4()), {
+    return [("gate_events", new_id(), {
         "compound_id": cid, "gate": gate, "direction": "out" if i % 2 else "in", "decision": "allowed",
         "at": f"2020-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00", "temperature": 36.5, "reasons": [],
         "person_name": f"住户{i}"}) for i in range(start, start + n)]

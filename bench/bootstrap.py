@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -24,6 +23,7 @@ from bench.push_merge import wait_up  # noqa: E402
 from hub import create_app as create_hub  # noqa: E402
 from menwei.seed import seed_demo  # noqa: E402
 from sync.clock import pack  # noqa: E402
+from sync.ids import new_id  # noqa: E402
 
 CLI = [sys.executable, "-m", "menwei.cli"]
 GATES = ("east-gate", "west-gate", "north-gate", "car-gate")
@@ -46,7 +46,7 @@ def fill_hub(data_dir, n_events):
             rid, hh, name = residents[i % len(residents)]
             seqs[gate] += 1
             batch.append({"seq": seqs[gate], "hlc": pack(start + i * 2500), "table": "gate_events",
-                          "id": str(uuid.uuid4()), "data": {
+                          "id": new_id(), "data": {
                               "compound_id": cid, "gate": gate, "direction": "out" if i % 2 else "in",
                               "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime((start + i * 2500) / 1000)),
                               "resident_id": rid, "household_id": hh, "purpose": "outing" if i % 2 else "return",

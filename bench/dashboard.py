@@ -13,13 +13,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hub import create_app as create_hub  # noqa: E402
 from menwei.gate_rules import iso  # noqa: E402
 from menwei.seed import seed_demo  # noqa: E402
+from sync.ids import new_id  # noqa: E402
 
 TOKEN = "bench-token"
 END_MS = 1_583_020_800_000 - 1  # 29 February 2020, 23:59:59.999 in Shanghai
@@ -74,7 +74,7 @@ def fill(app, n_events, rng):
         for i in range(b, min(b + 50_000, n_events)):
             at = start + i * (END_MS - start) // n_events
             data = _event(rng, cid, rng.choice(residents), state, at, b20)
-            chunk.append({"id": str(uuid.uuid4()), "data": {k: v for k, v in data.items() if v is not None},
+            chunk.append({"id": new_id(), "data": {k: v for k, v in data.items() if v is not None},
                           "origin": data["gate"], "seq": i + 1, "hlc": at << 16})
         with rt.store.write() as tx:
             first = tx.take_seqs(len(chunk))

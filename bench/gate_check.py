@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import requests
 
@@ -22,6 +21,7 @@ from menwei.demo_data import generate_compound  # noqa: E402
 from menwei.gate_rules import iso  # noqa: E402
 from menwei.accounts import create_account  # noqa: E402
 from node import create_app as create_node  # noqa: E402
+from sync.ids import new_id  # noqa: E402
 
 OPERATOR = ("bench-gate", "bench-password-门卫")
 
@@ -50,9 +50,9 @@ def fill(data_dir, n_events, rng):
     extra = 5000 - len(demo["residents"])
     for i in range(extra):  # top up to 5,000 residents
         hh = rng.choice(households)
-        writes.append(("residents", str(uuid.uuid4()), {"compound_id": cid, "household_id": hh["id"],
+        writes.append(("residents", new_id(), {"compound_id": cid, "household_id": hh["id"],
                                                         "name": f"住户{i}"}))
-    writes.append(("control_rules", str(uuid.uuid4()), {"compound_id": cid, "effective_from": "2020-01-01T00:00:00Z",
+    writes.append(("control_rules", new_id(), {"compound_id": cid, "effective_from": "2020-01-01T00:00:00Z",
                                                         "level": "closed"}))
     rep.write(writes)
     with app.app_context():  # the volunteer the checks are made as, signed in like one at the desk
@@ -64,7 +64,7 @@ def fill(data_dir, n_events, rng):
         batch = []
         for i in range(b, min(b + 20_000, n_events)):
             r = residents[i % len(residents)]
-            batch.append(("gate_events", str(uuid.uuid4()), {
+            batch.append(("gate_events", new_id(), {
                 "compound_id": cid, "gate": "east-gate", "direction": "out" if i % 2 else "in",
                 "at": iso(start + i * 2500), "resident_id": r["id"], "household_id": r["household_id"],
                 "purpose": "outing" if i % 2 else "return", "decision": "allowed", "reasons": [],
