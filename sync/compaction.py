@@ -60,10 +60,6 @@ def _horizons(tx, now_ms, retention_ms):
     return per_scope, shared, end, stale
 
 
-class _DryRun(Exception):
-    """Raised to roll a dry run's transaction back."""
-
-
 #: Log entries pruned per write transaction: pushes wait for the write lock only that long, not for all of it.
 CHUNK = 20_000
 
@@ -74,26 +70,17 @@ def compact(store, catalog, now_ms, retention_ms, contacts_retention_ms, dry_run
 
     The log goes ``chunk`` entries per transaction (``progress(done, total)`` after each), so syncing
     nodes wait for the write lock a moment at a time. Horizons read at the start stay safe: cursors
-    move forward, and one that moves back (a restored node) meets the pruned mark its next pull checks. The tombstones and the diary follow in one last transaction. A
-    dry run does it all in one transaction and rolls it back, so it reports exactly what a real run
-    would remove.
+    move forward, and one that moves back (a restored node) meets the pruned mark its next pull checks.
+    The tombstones and the diary follow in one last transaction. A dry run only counts, in one read
+    transaction (see ``preview``).
     """
-    report = CompactionReport()
     if dry_run:
-        try:
-            with store.write() as tx:
-                plan = _plan(tx, report, now_ms, retention_ms)
-                for scope, horizon, total in plan:
-                    _prune_log(tx, report, scope, horizon, total)
-                _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms)
-                raise _DryRun
-        except _DryRun:
-            pass
-        return report
+        return preview(store, catalog, now_ms, retention_ms, contacts_retention_ms)
+    report = CompactionReport()
     with store.read() as tx:
         plan = _plan(tx, report, now_ms, retention_ms)
-    total, done = sum(n for _, _, n in plan), 0
-    for scope, horizon, _n in plan:
+    total, done = sum(p[2] for p in plan), 0
+    for scope, horizon, _n, _top in plan:
         while True:
             with store.write() as tx:
                 n = _prune_log(tx, report, scope, horizon, chunk)
@@ -112,16 +99,58 @@ def _where(scope):
 
 
 def _plan(tx, report, now_ms, retention_ms):
-    """Return [(scope, horizon, entries at or below it)] for every scope with something to prune."""
+    """Return [(scope, horizon, entries at or below it, the last of them)] for each scope with any."""
     per_scope, shared, end, report.stale_nodes = _horizons(tx, now_ms, retention_ms)
     plan = []
     for scope in [r[0] for r in tx.rows("SELECT DISTINCT scope FROM sync_log")]:
         horizon = shared if scope is None else per_scope.get(scope, end)
         where, args = _where(scope)
-        n = tx.rows(f"SELECT COUNT(*) FROM sync_log WHERE {where} AND seq <= ?", (*args, horizon))[0][0]
+        n, top = tx.rows(f"SELECT COUNT(*), MAX(seq) FROM sync_log WHERE {where} AND seq <= ?",
+                         (*args, horizon))[0]
         if n:
-            plan.append((scope, horizon, n))
+            plan.append((scope, horizon, n, top))
     return plan
+
+
+def preview(store, catalog, now_ms, retention_ms, contacts_retention_ms):
+    """Return the CompactionReport a real run would give now, from one read transaction that changes nothing.
+
+    It takes no write lock, so syncing nodes never wait for it, however long counting a million-entry
+    log takes. Every figure comes from one snapshot: the log entries a real run deletes are those at
+    or below the plan's horizons; the tombstones, those with no log entry left above the last of
+    them; the visits, those ended before the window.
+    """
+    report = CompactionReport()
+    with store.read(snapshot=True) as tx:
+        plan = _plan(tx, report, now_ms, retention_ms)
+        for scope, _horizon, n, top in plan:
+            report.horizons[scope if scope is not None else SHARED] = top
+            report.log_entries += n
+        kept, args = _kept_above({scope: top for scope, _h, _n, top in plan})
+        for t in catalog:
+            if t.append_only:
+                continue
+            # _prune_rows' DELETE, counting instead, and blind to the entries the prune would take.
+            n = tx.rows(f"SELECT COUNT(*) FROM {t.name} WHERE _deleted = ? AND NOT EXISTS (SELECT 1 "
+                        f"FROM sync_log l WHERE l.tbl = ? AND l.row_id = {t.name}.id AND l.seq > {kept})",
+                        (True, t.name, *args))[0][0]
+            if n:
+                report.tombstones[t.name] = n
+        report.contacts = tx.rows("SELECT COUNT(*) FROM sync_contacts WHERE until_ms < ?",
+                                  (now_ms - contacts_retention_ms,))[0][0]
+    return report
+
+
+def _kept_above(tops):
+    """Return SQL (and its parameters) of the position above which a log entry ``l`` outlives the prune."""
+    if not tops:
+        return "0", ()  # log positions start at 1: nothing is pruned
+    whens, args = [], []
+    for scope, top in tops.items():
+        # The shared scope's own WHEN: "l.scope = ?" is never true of NULL.
+        whens.append("WHEN l.scope IS NULL THEN ?" if scope is None else "WHEN l.scope = ? THEN ?")
+        args += [top] if scope is None else [scope, top]
+    return f"CASE {' '.join(whens)} ELSE 0 END", tuple(args)
 
 
 def _prune_log(tx, report, scope, horizon, limit):

@@ -183,9 +183,16 @@ class SqlStore:
             self.checkpointer.wrote(tx.written)
 
     @contextmanager
-    def read(self):
-        """A read transaction over one consistent snapshot."""
+    def read(self, snapshot=False):
+        """A read transaction taking no write lock; ``snapshot``: every statement sees the same snapshot.
+
+        SQLite's read transactions always do (WAL). PostgreSQL's default, READ COMMITTED, gives each
+        statement a newer one, so a reader that must add figures up (a compaction's dry run) asks for
+        REPEATABLE READ, read-only: it still never waits for a writer nor makes one wait.
+        """
         with self.engine.connect() as conn:
+            if snapshot and self.pg:  # set before BEGIN; the pool puts the defaults back on return
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with conn.begin():
                 yield Txn(self, conn)
 

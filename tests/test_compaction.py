@@ -1,7 +1,12 @@
 """Compaction: the hub prunes its log and tombstones only behind every active node; a stale node re-bootstraps."""
+import threading
+import time
 import uuid
+from contextlib import contextmanager
 
+import pytest
 import requests
+from sqlalchemy import event
 
 from hub.cli import hub_app
 from menwei.cli import main
@@ -202,3 +207,115 @@ def test_compaction_prunes_a_chunk_per_transaction_and_reports_progress(cluster)
     cluster.hub.replica.update("residents", ids[5], {"notes": "压缩之后"})
     cluster.sync_all()
     assert live(east) == live(b20) == live(cluster.hub) and b20.replica.get_state("bootstrap") is None
+
+
+class Paused:
+    """A store whose first query inside a transaction calls ``during()`` first, the transaction open."""
+
+    def __init__(self, store, during):
+        self.store, self.during, self.fired = store, during, False
+
+    @contextmanager
+    def _hooked(self, opened):
+        with opened as tx:
+            yield _HookedTxn(tx, self)
+
+    def read(self, *args, **kw):
+        return self._hooked(self.store.read(*args, **kw))
+
+    def write(self):
+        return self._hooked(self.store.write())
+
+
+class _HookedTxn:
+    def __init__(self, tx, owner):
+        self._tx, self._owner = tx, owner
+
+    def __getattr__(self, name):
+        return getattr(self._tx, name)
+
+    def rows(self, sql, params=()):
+        if not self._owner.fired:
+            self._owner.fired = True
+            self._owner.during()
+        return self._tx.rows(sql, params)
+
+
+def test_a_dry_run_takes_no_write_lock_so_a_node_pushes_during_it(cluster):
+    east = cluster.nodes["east-gate"]
+    _, ids = residents(cluster)
+    cluster.hub.replica.delete("residents", ids[0])
+    cluster.sync_all()
+    east.replica.update("residents", ids[1], {"notes": "演练时推送"})
+    rt, pushed, statements, main = cluster.hub.rt, [], [], threading.get_ident()
+
+    def push_meanwhile():
+        t = threading.Thread(target=east.sync)
+        t0 = time.monotonic()
+        t.start()
+        t.join(10)  # a push takes well under a second; one waiting for the write lock hangs on
+        pushed.append((not t.is_alive(), time.monotonic() - t0))
+        push_meanwhile.thread = t
+
+    def record(conn, cursor, statement, *args):
+        if threading.get_ident() == main:
+            statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(rt.store.engine, "before_cursor_execute", record)
+    try:
+        dry = compact(Paused(rt.store, push_meanwhile), rt.catalog, rt.wall(), 30 * DAY, 180 * DAY, dry_run=True)
+    finally:
+        event.remove(rt.store.engine, "before_cursor_execute", record)
+        push_meanwhile.thread.join()
+    assert len(pushed) == 1, "the dry run ran no query"
+    assert pushed[0][0], f"the push waited {pushed[0][1]:.1f} s for the dry run's write lock"
+    assert not {"DELETE", "INSERT", "UPDATE", "SAVEPOINT"} & set(statements), statements
+    assert dry.log_entries > 0 and dry.tombstones == {"residents": 1}
+    assert count(cluster.hub, "SELECT COUNT(*) FROM residents WHERE id = ? AND notes = ?", (ids[1], "演练时推送")) == 1
+
+
+def _all_pulled(c, ids, _hh):
+    for r in ids[:3]:
+        c.hub.replica.delete("residents", r)
+    c.sync_all(rounds=3)
+
+
+def _a_node_behind(c, ids, _hh):
+    c.hub.replica.delete("residents", ids[0])
+    c.sync_all(rounds=3)
+    c.hub.replica.delete("residents", ids[1])  # only east pulls this delete and that edit
+    c.hub.replica.update("residents", ids[2], {"notes": "之后"})
+    east = c.nodes["east-gate"]
+    east.sync()
+    east.sync()
+
+
+def _a_stale_node_and_old_visits(c, ids, _hh):
+    c.sync_all()
+    c.base.advance(40 * DAY)  # building 20 stays away past retention; its visits age out of the diary
+    c.hub.replica.delete("residents", ids[0])
+    east = c.nodes["east-gate"]
+    east.sync()
+    east.sync()
+
+
+def _two_compounds_and_shared_rows(c, ids, hh):
+    other = c.hub.api("POST", "/rows/compounds", json={"name": "第二小区"}).get_json()["id"]
+    _a_node_behind(c, ids, hh)
+    c.hub.replica.insert("buildings", "b-2", {"compound_id": other, "number": "2"})  # a compound no node serves
+    c.hub.replica.delete("buildings", "b-2")
+    c.hub.replica.delete("residents", ids[3])
+    with c.hub.rt.store.write() as tx:  # histories in the shared scope, as an unscoped table's would be
+        tx.execute("UPDATE sync_log SET scope = NULL WHERE row_id IN (?, ?)", (ids[0], ids[3]))
+
+
+@pytest.mark.parametrize("shape", [_all_pulled, _a_node_behind, _a_stale_node_and_old_visits,
+                                   _two_compounds_and_shared_rows], ids=lambda f: f.__name__.strip("_"))
+def test_a_dry_run_reports_what_the_real_run_after_it_prunes(cluster, shape):
+    hh, ids = residents(cluster, n=6)
+    shape(cluster, ids, hh)
+    rt = cluster.hub.rt
+    for _ in range(2):  # then again, with what the first run left
+        args = (rt.store, rt.catalog, rt.wall(), 30 * DAY, DAY)
+        dry = compact(*args, dry_run=True)
+        assert compact(*args, chunk=2) == dry
