@@ -12,13 +12,15 @@ Recovery, on the node, in steps that survive being cut off (progress is kept in 
 1. compare its unacknowledged changes with the hub's copies: the first that differs is where the
    histories part (D); none differs when only an acknowledgement was lost;
 2. renumber its own changes after D past the hub's highest (H), so no number is ever reused;
-3. fetch back from the hub its changes D+1..H and merge them;
+3. fetch back from the hub its changes D+1..H and merge them — or, where the hub has compacted some
+   away, take the compound in again as a snapshot (once: a resumed recovery resumes that snapshot);
 4. move the renumbered changes to the end of its log, to be pushed next in order.
 """
 import logging
 
 from .changelog import next_cursor
 from .replica import _change_json
+from .snapshot import start_progress
 from .sql_recovery import change_ids, move_to_log_end, origin_log_rows, shift_oseqs
 
 log = logging.getLogger("menwei.sync")
@@ -150,7 +152,7 @@ class Recovery:
 
     def _finish(self, state):
         rep, fetched = self.replica, 0
-        while state["after"] < state["upto"]:
+        while not state.get("snapshot") and state["after"] < state["upto"]:
             page = self.client.own_changes(state["after"], state["cursor"])
             lost = [c for c in page["changes"] if c["seq"] <= state["upto"]]
             expected = list(range(state["after"] + 1, state["after"] + 1 + len(lost)))
@@ -160,11 +162,17 @@ class Recovery:
                 # compound in again as a snapshot (our renumbered changes stay queued) and be done.
                 log.warning("the hub no longer holds every change %d..%d of ours (compacted): taking the "
                             "compound in again as a snapshot", state["after"] + 1, state["upto"])
-                self.client.bootstrap()
+                # Saved with the snapshot's own start, in one transaction: cut off anywhere after
+                # this, the recovery resumes that snapshot (or finds it done), never takes a second.
+                state = {**state, "snapshot": True}
+                rep.set_states({"recovery": state, "bootstrap": rep.get_state("bootstrap")
+                                or start_progress(rep, rep.get_state("pushed_lseq", 0))})
                 break
             state = {**state, "after": lost[-1]["seq"] if lost else state["after"], "cursor": page["cursor"]}
             rep.apply_own_lost(lost, {"recovery": state})
             fetched += len(lost)
+        if state.get("snapshot") and rep.get_state("bootstrap") is not None:
+            self.client.bootstrap()
         with rep.store.write() as tx:
             end = move_to_log_end(tx, rep.id, state["upto"])
             for key, value in (("pushed_seq", state["upto"]), ("pushed_lseq", end), ("recovery", None)):

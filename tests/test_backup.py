@@ -13,7 +13,8 @@ from conftest import ADMIN, Replica
 from menwei.backup import BackupError, backup, describe, restore
 from menwei.cli import main
 from node import create_app as create_node
-from sync.http_client import SyncFailed
+from sync import recovery
+from sync.http_client import SyncClient, SyncFailed
 
 
 def _data_dir(cluster, node_id):
@@ -224,11 +225,13 @@ def test_a_recovery_cut_off_half_way_resumes_at_the_next_sync(gate):
     assert set(hub.table("gate_events")) == set(lost + later + more) == set(east.table("gate_events"))
 
 
-@pytest.mark.parametrize("after_restore", [4, 7], ids=["fewer-than-lost", "more-than-lost"])
-def test_a_node_restored_after_the_hub_compacted_its_lost_changes_recovers_from_a_snapshot(gate, runner,
-                                                                                          after_restore):
+@pytest.mark.parametrize("after_restore, cut", [(4, False), (7, False), (4, True)],
+                         ids=["fewer-than-lost", "more-than-lost", "cut-after-its-snapshot"])
+def test_a_node_restored_after_the_hub_compacted_its_lost_changes_recovers_from_a_snapshot(gate, runner, monkeypatch,
+                                                                                          after_restore, cut):
     # With 7 new checks every number the hub holds is reused, and the change its reuse check would
     # compare was pruned: the push must still be refused, not taken as a resend and dropped.
+    # Cut off after its snapshot, the recovery resumes past it: one snapshot, not a second.
     from test_compaction import hub_compact
     cluster, hub = gate.cluster, gate.hub
     d = _data_dir(cluster, "east-gate")
@@ -247,8 +250,19 @@ def test_a_node_restored_after_the_hub_compacted_its_lost_changes_recovers_from_
     east = gate.east = _reopen(cluster, "east-gate")
     later = _checks(gate, after_restore)  # the restored gate works on before it syncs, reusing numbers the hub has
     gate.east.api("PATCH", f"/rows/residents/{gate.wang}", json={"notes": "恢复后的修改"})
+    snapshots, real_bootstrap = [], SyncClient.bootstrap
+    monkeypatch.setattr(SyncClient, "bootstrap", lambda client: snapshots.append(1) or real_bootstrap(client))
+    if cut:
+        def power_cut(*args):
+            raise RuntimeError("power cut")
+        with monkeypatch.context() as m:
+            m.setattr(recovery, "move_to_log_end", power_cut)
+            with pytest.raises(RuntimeError, match="power cut"):
+                east.sync()
+        assert snapshots == [1] and east.rt.state("recovery") is not None  # to be resumed
     st = east.sync()
     assert st.last_error is None and st.pending == 0
+    assert snapshots == [1]
     pushed = east.sync().pushed
     cluster.sync_all()
     events = set(first + lost + later)
