@@ -165,6 +165,7 @@ def _prune_log(tx, report, scope, horizon, limit):
         if top is None:
             return 0
     n = tx.execute(f"DELETE FROM sync_log WHERE {where} AND seq <= ?", (*args, top)).rowcount
+    tx.written += n  # deleted pages fill the WAL as much as inserted ones: the checkpointer copies them back
     if n:
         key = pruned_key(scope)
         report.horizons[scope if scope is not None else SHARED] = top
@@ -188,5 +189,7 @@ def _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms):
             tx.executemany("INSERT INTO sync_graveyard (tbl, row_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                            [(t.name, i) for i in gone])
             report.tombstones[t.name] = len(gone)
+            tx.written += 2 * len(gone)
     report.contacts = tx.execute("DELETE FROM sync_contacts WHERE until_ms < ?",
                                  (now_ms - contacts_retention_ms,)).rowcount
+    tx.written += report.contacts

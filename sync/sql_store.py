@@ -203,7 +203,7 @@ class Txn(SnapshotTxn):
     def __init__(self, store, conn):
         self.store, self.conn, self.catalog = store, conn, store.catalog
         self._cursor = None
-        self.written = 0  # rows stored by bulk inserts, for the checkpointer
+        self.written = 0  # rows stored by bulk inserts or deleted, for the checkpointer
 
     def _sql(self, sql):
         return sql.replace("?", "%s") if self.store.pg else sql

@@ -5,6 +5,7 @@ import time
 import uuid
 
 from hub import create_app as create_hub
+from sync.compaction import compact
 from sync.sql_checkpoint import WalCheckpointer
 
 
@@ -50,6 +51,22 @@ def test_small_writes_wait_for_the_threshold_or_a_quiet_moment(tmp_path):
     _wait(lambda: quick._thread is None)  # and the thread ends until the next write
     rt.replica.write(_events(cid, 1000))
     _wait(lambda: quick.runs == 2)
+
+
+def test_compaction_deletes_reach_the_database_file_in_the_background(tmp_path):
+    # Pruning the log writes as many WAL pages as filling it did: the checkpointer hears of deleted rows too.
+    app = _hub(tmp_path, SQLITE_CHECKPOINT_ROWS=1000, SQLITE_WAL_AUTOCHECKPOINT=100_000)
+    rt = app.extensions["menwei"]
+    cid = rt.replica.insert("compounds", str(uuid.uuid4()), {"name": "绿景水岸小区"})["id"]
+    rt.replica.write([("buildings", str(uuid.uuid4()), {"compound_id": cid, "number": str(i), "name": f"{i}栋"}) for i in range(600)])
+    quiet = rt.store.checkpointer = WalCheckpointer(rt.store.engine, rows=500, idle_s=600)  # the threshold only
+    report = compact(rt.store, rt.catalog, rt.replica.clock.wall(), 0, 0)
+    assert report.log_entries >= 600
+    _wait(lambda: quiet.runs == 1)
+    shutil.copy(tmp_path / "hub.db", tmp_path / "copy.db")  # the main file alone, without its WAL
+    con = sqlite3.connect(tmp_path / "copy.db")
+    assert con.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 0
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_no_checkpoint_thread_when_switched_off(tmp_path):
