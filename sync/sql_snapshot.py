@@ -100,4 +100,5 @@ class SnapshotTxn:
         """Remove rows of a table outright (no tombstone): their deletes were compacted away at the hub."""
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            self.written += self.execute(f"DELETE FROM {tname} WHERE id IN ({','.join('?' * len(part))})", part).rowcount
+            gone = self.execute(f"DELETE FROM {tname} WHERE id IN ({','.join('?' * len(part))})", part)
+            self.written += gone.rowcount

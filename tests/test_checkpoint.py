@@ -58,7 +58,8 @@ def test_compaction_deletes_reach_the_database_file_in_the_background(tmp_path):
     app = _hub(tmp_path, SQLITE_CHECKPOINT_ROWS=1000, SQLITE_WAL_AUTOCHECKPOINT=100_000)
     rt = app.extensions["menwei"]
     cid = rt.replica.insert("compounds", str(uuid.uuid4()), {"name": "绿景水岸小区"})["id"]
-    rt.replica.write([("buildings", str(uuid.uuid4()), {"compound_id": cid, "number": str(i), "name": f"{i}栋"}) for i in range(600)])
+    rt.replica.write([("buildings", str(uuid.uuid4()), {"compound_id": cid, "number": str(i), "name": f"{i}栋"})
+                      for i in range(600)])
     quiet = rt.store.checkpointer = WalCheckpointer(rt.store.engine, rows=500, idle_s=600)  # the threshold only
     report = compact(rt.store, rt.catalog, rt.replica.clock.wall(), 0, 0)
     assert report.log_entries >= 600
