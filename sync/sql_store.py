@@ -340,7 +340,8 @@ class Txn(SnapshotTxn):
             if t.append_only:
                 names = t.field_names
                 decode = _decoders(t)
-                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
+                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} "
+                                       f"FROM {self._by_position(t.name)} "
                                        f"WHERE {where_app.format(scope=t.scope or 'NULL')} ORDER BY _seq LIMIT ?",
                                        [*params_app, limit])
                 streams.append([(r[0], r[1], r[2], r[3], t.name, r[4], (names, decode, r[5:]), None) for r in rows])
