@@ -10,6 +10,7 @@ import tempfile
 import orjson
 from flask import Blueprint, Response, render_template, request, send_file, stream_with_context
 
+from sync.sql_bulk import unindexed
 from sync.tables import DELETED
 
 from .auth import allow
@@ -46,7 +47,7 @@ def _export_query(name):
     if cid:
         if table.scope is None:
             raise ApiError(400, f"{name} is shared by every compound", fields={"compound_id": "not for this table"})
-        where.append(f"{table.scope} = ?")
+        where.append(f"{unindexed(runtime().store, table.scope)} = ?")  # pages walk their key
         args.append(cid)
     since, until = bounds()
     if since is not None or until is not None:

@@ -45,6 +45,16 @@ def insert_rows(txn, tname, cols, params, tail="", known_new=False):
         cur.close()
 
 
+def unindexed(store, column):
+    """``column`` as an equality test SQLite must not choose an index for, so a page walks the key it is ordered by.
+
+    Without statistics SQLite takes any index on ``column = ?`` and sorts what it finds, for every page:
+    paging through a compound's million gate events that way reads and sorts them all again per page.
+    The unary plus keeps the index out; PostgreSQL plans from its statistics and has no plus for text.
+    """
+    return column if store.pg else f"+{column}"
+
+
 def rows_where_in(txn, sql, column, values, extra=()):
     """Run ``sql`` (ending in WHERE … with ``{in}`` for the test on ``column``) for every value; return rows.
 

@@ -6,6 +6,7 @@ PostgreSQL, SQLite's default), so the hub's order and the node's range tests agr
 """
 import orjson
 
+from .sql_bulk import unindexed
 from .tables import DELETED
 
 
@@ -19,22 +20,10 @@ class SnapshotTxn:
     def _id(self):
         return 'id COLLATE "C"' if self.store.pg else "id"
 
-    def _by_position(self, tname):
-        """An append-only table named for a read in log order, walked by its log position alone.
-
-        Without statistics SQLite takes the dashboard's index for ``compound_id = ?`` and sorts what it
-        finds: every page would read and sort the compound's whole history. NOT INDEXED leaves it the
-        rowid (the log position). PostgreSQL plans from its statistics and has no such clause.
-        """
-        return tname if self.store.pg else f"{tname} NOT INDEXED"
-
     def _scope_where(self, table, scope, where, params):
         if scope is None or table.scope is None:
             return
-        # SQLite, without statistics, would walk an index on the scope column and sort what it finds for
-        # every page; "+" keeps that index out, so pages walk the key they are ordered by.
-        column = "id" if table.scope == "id" else table.scope if self.store.pg else f"+{table.scope}"
-        where.append(f"{column} = ?")
+        where.append(f"{'id' if table.scope == 'id' else unindexed(self.store, table.scope)} = ?")
         params.append(scope)
 
     def snapshot_start(self):
@@ -63,7 +52,7 @@ class SnapshotTxn:
             if after is not None:
                 where.append("_seq > ?")
                 params.append(int(after))
-            sql = (f"SELECT _seq, id, _origin, _oseq, _hlc, {', '.join(names)} FROM {self._by_position(tname)} "
+            sql = (f"SELECT _seq, id, _origin, _oseq, _hlc, {', '.join(names)} FROM {tname} "
                    f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY _seq LIMIT ?")
             for r in self.rows(sql, [*params, limit]):
                 data = {n: (decode[n](v) if n in decode else v) for n, v in zip(names, r[5:]) if v is not None}

@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, event)
 
-from .sql_bulk import insert_rows, rows_where_in
+from .sql_bulk import insert_rows, rows_where_in, unindexed
 from .sql_snapshot import SnapshotTxn
 from .tables import DELETED
 
@@ -340,9 +340,9 @@ class Txn(SnapshotTxn):
             if t.append_only:
                 names = t.field_names
                 decode = _decoders(t)
-                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} "
-                                       f"FROM {self._by_position(t.name)} "
-                                       f"WHERE {where_app.format(scope=t.scope or 'NULL')} ORDER BY _seq LIMIT ?",
+                scope = unindexed(self.store, t.scope) if t.scope else "NULL"  # walk the log position
+                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
+                                       f"WHERE {where_app.format(scope=scope)} ORDER BY _seq LIMIT ?",
                                        [*params_app, limit])
                 streams.append([(r[0], r[1], r[2], r[3], t.name, r[4], (names, decode, r[5:]), None) for r in rows])
         out = []

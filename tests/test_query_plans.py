@@ -49,3 +49,23 @@ def test_pull_and_snapshot_pages_walk_their_key_and_never_sort_a_table(gate):
     for sql, plan in plans.items():  # every page is a walk along the key it is ordered by
         assert "TEMP B-TREE" not in plan and "ix_gate_events_dashboard" not in plan, (sql, plan)
 
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's plans; PostgreSQL plans by its statistics")
+@pytest.mark.parametrize("query", ["", "?from=2020-02-01&to=2020-02-29"], ids=["all", "a-month"])
+def test_a_compound_s_export_walks_the_table_s_key_page_by_page(gate, monkeypatch, query):
+    import menwei.exports
+    monkeypatch.setattr(menwei.exports, "PAGE", 2)  # many pages
+    for _ in range(5):
+        gate.check(resident_id=gate.zhang, direction="out")
+    gate.sync()
+    statements = _trace(gate.hub)
+    for table in ("gate_events", "residents"):
+        sep = "&" if query else "?"
+        r = gate.hub.api("GET", f"/export/{table}.csv{query if table == 'gate_events' else ''}"
+                                f"{sep if table == 'gate_events' else '?'}compound_id={gate.cluster.compound_id}")
+        assert r.status_code == 200 and len(r.data.decode().splitlines()) > 3
+    plans = _plans(gate.hub, statements)
+    assert any("FROM gate_events" in sql for sql in plans) and any("FROM residents" in sql for sql in plans)
+    for sql, plan in plans.items():
+        assert "TEMP B-TREE" not in plan, (sql, plan)
