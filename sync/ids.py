@@ -3,8 +3,8 @@
 Every replicated table is keyed by a text id under a unique index, and gate events alone arrive by the
 million. A random (version 4) id lands on a random page of that index, so each sync rewrites pages all
 over it; ids that start with their creation time land at the index's end, as the log positions do.
-The 74 random bits come from the operating system, so processes forked from one parent (hub workers)
-never share a sequence. Within one process ids never go backwards: one made in the same millisecond
+The 74 random bits come from the operating system, and a forked process (a hub worker) forgets its
+parent's last id, so processes never share a sequence. Within one process ids never go backwards: one made in the same millisecond
 as the last (or after the clock stepped back) is the last one plus one.
 """
 import os
@@ -41,4 +41,14 @@ class IdMaker:
         return str(uuid.UUID(int=value))
 
 
-new_id = IdMaker().new_id
+    def forget(self):
+        """Forget the last id made: a forked child starts from fresh random bits, not its parent's count."""
+        self._lock = threading.Lock()
+        self._last = (0, 0)
+
+
+_maker = IdMaker()
+new_id = _maker.new_id
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    # Counting on from the parent's last id, two children would make the same ids in one millisecond.
+    os.register_at_fork(after_in_child=_maker.forget)

@@ -1,4 +1,5 @@
 """Row ids are version-7 UUIDs: unique, and ordered by the time they were made."""
+import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -48,3 +49,22 @@ def test_a_time_a_uuid_cannot_hold_is_refused(new_id, ms):
     with pytest.raises(ValueError, match="outside"):
         new_id(ms)
 
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
+def test_forked_processes_making_ids_in_one_millisecond_never_make_the_same():
+    from sync import ids
+    ms = 1_580_774_400_000
+    ids.new_id(ms)  # the parent made one before forking its workers
+    made = []
+    for _ in range(2):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a worker: one id in the same millisecond, sent back
+            os.write(w, ids.new_id(ms).encode())
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        made.append(os.read(r, 100).decode())
+        os.close(r)
+    assert len(set(made)) == 2, made
