@@ -68,9 +68,10 @@ def merge_batch(catalog, changes, rows, existing_append_ids):
     in ``rows`` are created. Returns a BatchMerge naming exactly what must be written.
     """
     dirty, appended, conflicts = {}, {}, []
+    tables = catalog.tables
     for ch in changes:
         tname, row_id = ch["table"], ch["id"]
-        if catalog[tname].append_only:
+        if tables[tname].append_only:
             seen = existing_append_ids.setdefault(tname, set())
             if row_id not in seen:  # union: the first copy of an immutable row is the row
                 seen.add(row_id)

@@ -194,23 +194,27 @@ class Replica:
 
         The buried rows' keys are added to ``buried_out``: the sender is told, so it drops them too.
         """
-        unknown = {}
+        tables, unknown, none = self.catalog.tables, {}, {}
         for ch in changes:
-            if not self.catalog[ch["table"]].append_only and ch["id"] not in rows.get(ch["table"], {}):
-                unknown.setdefault(ch["table"], set()).add(ch["id"])
+            tname = ch["table"]
+            if not tables[tname].append_only and ch["id"] not in rows.get(tname, none):
+                unknown.setdefault(tname, set()).add(ch["id"])
+        if not unknown:  # every change is to a row stored here, or an append-only row: nothing to drop
+            return changes, 0
         buried = {t: tx.buried_ids(t, ids) for t, ids in unknown.items()}
         created, keep = set(), []
         for ch in changes:
-            table = self.catalog[ch["table"]]
-            key = (ch["table"], ch["id"])
-            if ch["id"] in unknown.get(ch["table"], ()) and key not in created:
-                if ch["id"] in buried[ch["table"]]:
-                    if key not in buried_out:
-                        buried_out.append(key)
-                    continue
-                if not table.creates(ch["data"]):
-                    continue
-                created.add(key)
+            tname, row_id = ch["table"], ch["id"]
+            if row_id in unknown.get(tname, none):
+                key = (tname, row_id)
+                if key not in created:
+                    if row_id in buried[tname]:
+                        if key not in buried_out:
+                            buried_out.append(key)
+                        continue
+                    if not tables[tname].creates(ch["data"]):
+                        continue
+                    created.add(key)
             keep.append(ch)
         return keep, len(changes) - len(keep)
 
@@ -246,9 +250,9 @@ class Replica:
         orphans = 0
         if buried_out is not None:
             fresh, orphans = self._without_orphans(tx, fresh, rows, buried_out)
-        existing = {}
+        existing, tables = {}, self.catalog.tables
         for ch in fresh:
-            if self.catalog[ch["table"]].append_only:
+            if tables[ch["table"]].append_only:
                 existing.setdefault(ch["table"], set()).add(ch["id"])
         existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
         if allowed_scope is not None:
@@ -256,17 +260,21 @@ class Replica:
         return self._commit(tx, fresh, rows, existing, seen_updates), orphans
 
     def _check_scope(self, changes, rows, scope):
-        batch_scope = {}  # rows created earlier in this same batch
+        batch_scope, tables, none = {}, self.catalog.tables, {}  # rows created earlier in this same batch
         for ch in changes:
-            table = self.catalog[ch["table"]]
+            table = tables[ch["table"]]
             if table.scope is None:
                 raise ScopeError(f"a node cannot write shared table {table.name}")
             if table.scope == "id":
                 if ch["id"] != scope:
                     raise ScopeError(f"{table.name} {ch['id']} is not this node's compound")
                 continue
+            if table.append_only:  # a row made once, whole: it names its compound itself
+                if ch["data"].get(table.scope) != scope:
+                    raise ScopeError(f"{table.name} {ch['id']} belongs to another compound")
+                continue
             key = (ch["table"], ch["id"])
-            row = rows.get(ch["table"], {}).get(ch["id"])
+            row = rows.get(ch["table"], none).get(ch["id"])
             stored = row[0].get(table.scope) if row else batch_scope.get(key)
             sent = ch["data"].get(table.scope, stored)
             if sent != scope or stored not in (None, scope):
@@ -275,9 +283,9 @@ class Replica:
 
     # -- shared internals ------------------------------------------------------------------
     def _load(self, tx, writes):
-        wanted = {}
+        wanted, tables = {}, self.catalog.tables
         for tname, row_id, _ in writes:
-            if not self.catalog[tname].append_only:
+            if not tables[tname].append_only:
                 wanted.setdefault(tname, set()).add(row_id)
         return {t: tx.load_rows(t, ids) for t, ids in wanted.items()}
 
@@ -285,10 +293,10 @@ class Replica:
         """Merge changes into preloaded rows, write rows, log and bookkeeping; return conflicts found."""
         result = merge_batch(self.catalog, changes, rows, existing_append)
         first = tx.take_seqs(len(changes))
-        logged = []
-        for i, ch in enumerate(changes):
-            ch["lseq"] = first + i
-            table = self.catalog[ch["table"]]
+        logged, tables = [], self.catalog.tables
+        for i, ch in enumerate(changes, start=first):
+            ch["lseq"] = i
+            table = tables[ch["table"]]
             if not table.append_only:  # append-only rows are their own log entries
                 ch["scope"] = table.scope_of(ch["id"], rows[ch["table"]][ch["id"]][0])
                 logged.append(ch)
