@@ -4,9 +4,11 @@ SQLite runs an INSERT once per row through executemany, which costs it a few mic
 PostgreSQL that executemany is one Bind/Execute per row (about 40 µs a row, client and server;
 multi-row VALUES or unnest arrays are no better, psycopg dumps arrays in Python): rows go in by
 COPY instead (psycopg formats them in C), straight into the table when nothing can conflict, else
-into a temporary table first and from there by one INSERT … SELECT … ON CONFLICT. ``id = ANY(array)``
-likewise replaces chunked ``IN (…)`` lists.
+into a temporary table first and from there by one INSERT … SELECT … ON CONFLICT. ``id = ANY(…)`` of
+one JSON list likewise replaces chunked ``IN (…)`` lists.
 """
+import orjson
+
 SQLITE_IN = 500  # SQLite allows at most 32,766 parameters; a modest IN list keeps its plans cheap
 
 
@@ -64,8 +66,11 @@ def rows_where_in(txn, sql, column, values, extra=()):
     if not values:
         return []
     if txn.store.pg:
-        return txn.conn.exec_driver_sql(txn._sql(sql.format(**{"in": f"{column} = ANY(?)"})),
-                                        (*extra, values)).fetchall()
+        # One JSON text, not an array: psycopg dumps a list element by element in Python (5,000 ids
+        # 19–20 ms a query, measured), orjson the whole list in C and the server splits it (13 ms).
+        test = f"{column} = ANY(ARRAY(SELECT json_array_elements_text(?::json)))"
+        return txn.conn.exec_driver_sql(txn._sql(sql.format(**{"in": test})),
+                                        (*extra, orjson.dumps(values).decode())).fetchall()
     out = []
     for i in range(0, len(values), SQLITE_IN):
         part = values[i:i + SQLITE_IN]
