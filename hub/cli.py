@@ -213,7 +213,8 @@ class _Progress:
               help="Drop node visits older than this many days from the diary behind outage and late-arrival "
                    "reports (default: CONTACTS_RETENTION_DAYS, 180).")
 @click.option("--dry-run", is_flag=True,
-              help="Report what a run would prune now and change nothing: it only reads, so nodes keep syncing.")
+              help="Report what a run would prune now and change nothing: it only reads, so nodes keep "
+                   "syncing.")
 def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
     """Prune the change log and tombstones every node has pulled, and old entries of the node-visit diary."""
     from menwei.runtime import runtime

@@ -142,7 +142,7 @@ def list_rows(name):
         if f is None or f.pii or key == "password_hash":
             raise ApiError(400, f"cannot filter on {key!r}", fields={key: "unknown or personal field"})
         # The compound is no filter worth an index: the page walks the ids (see sync.sql_bulk.unindexed).
-        where.append(f"{unindexed(runtime().store, key) if key == table.scope else key} = ?")
+        where.append(f"{unindexed(runtime().store, key) if key == table.scope != 'id' else key} = ?")
         params.append(_filter_value(f, value))
     limit = int_arg("limit", 100, 1, 1000)
     after = request.args.get("after")

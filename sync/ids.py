@@ -4,8 +4,8 @@ Every replicated table is keyed by a text id under a unique index, and gate even
 million. A random (version 4) id lands on a random page of that index, so each sync rewrites pages all
 over it; ids that start with their creation time land at the index's end, as the log positions do.
 The 74 random bits come from the operating system, and a forked process (a hub worker) forgets its
-parent's last id, so processes never share a sequence. Within one process ids never go backwards: one made in the same millisecond
-as the last (or after the clock stepped back) is the last one plus one.
+parent's last id, so processes never share a sequence. Within one process ids never go backwards: one
+made in the same millisecond as the last (or after the clock stepped back) is the last one plus one.
 """
 import os
 import threading
@@ -39,7 +39,6 @@ class IdMaker:
             self._last = (ms, rand)
         value = (ms << 80) | _VERSION_7 | (rand >> 62) << 64 | _VARIANT | (rand & ((1 << 62) - 1))
         return str(uuid.UUID(int=value))
-
 
     def forget(self):
         """Forget the last id made: a forked child starts from fresh random bits, not its parent's count."""

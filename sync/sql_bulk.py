@@ -48,7 +48,7 @@ def insert_rows(txn, tname, cols, params, tail="", known_new=False):
 
 
 def unindexed(store, column):
-    """``column`` as an equality test SQLite must not choose an index for, so a page walks the key it is ordered by.
+    """``column`` in an equality test SQLite must take no index for: pages walk the key they are ordered by.
 
     Without statistics SQLite takes any index on ``column = ?`` and sorts what it finds, for every page:
     paging through a compound's million gate events that way reads and sorts them all again per page.

@@ -341,8 +341,9 @@ class Txn(SnapshotTxn):
                 names = t.field_names
                 decode = _decoders(t)
                 scope = unindexed(self.store, t.scope) if t.scope else "NULL"  # walk the log position
-                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
-                                       f"WHERE {where_app.format(scope=scope)} ORDER BY _seq LIMIT ?",
+                where = where_app.format(scope=scope)
+                rows = self.plain_rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} "
+                                       f"FROM {t.name} WHERE {where} ORDER BY _seq LIMIT ?",
                                        [*params_app, limit])
                 streams.append([(r[0], r[1], r[2], r[3], t.name, r[4], (names, decode, r[5:]), None) for r in rows])
         out = []

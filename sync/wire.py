@@ -61,7 +61,8 @@ class ChangeList(fields.Field):
         seq, hlc, rid, data, prev = ch.get("seq"), ch.get("hlc"), ch.get("id"), ch.get("data"), ch.get("prev")
         if (table is not None and type(seq) is int and 0 < seq <= MAX_INT
                 and type(hlc) is int and 0 <= hlc <= MAX_INT
-                and type(rid) is str and 0 < len(rid) <= MAX_ID and "\x00" not in rid and type(data) is dict and data
+                and type(rid) is str and 0 < len(rid) <= MAX_ID and "\x00" not in rid
+                and type(data) is dict and data
                 and (prev is None and not table.append_only or prev is None) and len(ch) <= 6 + self.with_origin
                 and ch.keys() <= CHANGE_KEYS and ("origin" in ch) == self.with_origin
                 and (not self.with_origin or (type(ch["origin"]) is str and 0 < len(ch["origin"]) <= MAX_ID))
@@ -82,7 +83,7 @@ class ChangeList(fields.Field):
         elif "origin" in ch:
             problems["origin"] = "is set by the server from the node's token"
         rid = ch.get("id")
-        if type(rid) is not str or not 0 < len(rid) <= MAX_ID or "\x00" in rid:  # PostgreSQL text holds no NUL
+        if type(rid) is not str or not 0 < len(rid) <= MAX_ID or "\x00" in rid:  # no NUL: PostgreSQL text
             problems["id"] = "must be a row id"
         table = tables.get(ch.get("table"))
         if table is None:
