@@ -131,14 +131,23 @@ def preview(store, catalog, now_ms, retention_ms, contacts_retention_ms):
             if t.append_only:
                 continue
             # _prune_rows' DELETE, counting instead, and blind to the entries the prune would take.
-            n = tx.rows(f"SELECT COUNT(*) FROM {t.name} WHERE _deleted = ? AND NOT EXISTS (SELECT 1 "
-                        f"FROM sync_log l WHERE l.tbl = ? AND l.row_id = {t.name}.id AND l.seq > {kept})",
+            n = tx.rows(f"SELECT COUNT(*) FROM {t.name} WHERE {_settled(t.name, f'AND l.seq > {kept}')}",
                         (True, t.name, *args))[0][0]
             if n:
                 report.tombstones[t.name] = n
         report.contacts = tx.rows("SELECT COUNT(*) FROM sync_contacts WHERE until_ms < ?",
                                   (now_ms - contacts_retention_ms,))[0][0]
     return report
+
+
+def _settled(tname, log_test=""):
+    """SQL: a tombstone of ``tname`` with no change left in the log (parameters: True, ``tname``).
+
+    ``log_test`` narrows the log entries that count (the dry run's: those the prune leaves).
+    NOT EXISTS, not NOT IN: PostgreSQL plans it as one anti-join instead of a log scan per row.
+    """
+    return (f"_deleted = ? AND NOT EXISTS (SELECT 1 FROM sync_log l WHERE l.tbl = ? "
+            f"AND l.row_id = {tname}.id {log_test})")
 
 
 def _kept_above(tops):
@@ -181,10 +190,8 @@ def _prune_rows(tx, catalog, report, now_ms, contacts_retention_ms):
             continue
         # A tombstone none of whose changes is left in the log is known to every active node. Its id
         # stays in the graveyard, so an edit made before the delete and pushed after cannot raise it.
-        # (NOT EXISTS, not NOT IN: PostgreSQL plans it as one anti-join instead of a log scan per row.)
-        gone = [r[0] for r in tx.rows(
-            f"DELETE FROM {t.name} WHERE _deleted = ? AND NOT EXISTS (SELECT 1 FROM sync_log l "
-            f"WHERE l.tbl = ? AND l.row_id = {t.name}.id) RETURNING id", (True, t.name))]
+        gone = [r[0] for r in tx.rows(f"DELETE FROM {t.name} WHERE {_settled(t.name)} RETURNING id",
+                                      (True, t.name))]
         if gone:
             tx.executemany("INSERT INTO sync_graveyard (tbl, row_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                            [(t.name, i) for i in gone])
