@@ -63,8 +63,11 @@ def refuse_reused(origin):
 def own_page_json(replica, origin, after_oseq, cursor, limit):
     """Hub side: (JSON text of each change, cursor, more) of ``origin``'s changes numbered after ``after_oseq``."""
     with replica.store.read() as tx:
-        rows = origin_log_rows(tx, origin, after_oseq, cursor, limit)
+        # The end first, and no row past it (as a pull page): on PostgreSQL each statement sees a newer
+        # snapshot, and a cursor moved to an end read after the rows would step over a change committed
+        # between the two.
         high = tx.log_end()
+        rows = origin_log_rows(tx, origin, after_oseq, cursor, limit, high)
     out = [_change_json(o, oseq, hlc, tbl, row_id, data, prev) for _s, o, oseq, hlc, tbl, row_id, data, prev in rows]
     return (out, *next_cursor([r[0] for r in rows], limit, high))
 

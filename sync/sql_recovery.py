@@ -6,11 +6,11 @@ origin: recovery is rare, and every sync's writes would pay for such an index.
 """
 
 
-def origin_log_rows(tx, origin, after_oseq, after_lseq, limit):
-    """Return an origin's log rows numbered after ``after_oseq`` and placed after ``after_lseq``, in order."""
-    params = [origin, after_oseq, after_lseq]
-    return tx._log_rows("origin = ? AND oseq > ? AND seq > ?", params,
-                        "_origin = ? AND _oseq > ? AND _seq > ?", params, limit)
+def origin_log_rows(tx, origin, after_oseq, after_lseq, limit, upto_lseq):
+    """Return an origin's log rows numbered after ``after_oseq`` and placed in (``after_lseq``, ``upto_lseq``], in order."""
+    params = [origin, after_oseq, after_lseq, upto_lseq]
+    return tx._log_rows("origin = ? AND oseq > ? AND seq > ? AND seq <= ?", params,
+                        "_origin = ? AND _oseq > ? AND _seq > ? AND _seq <= ?", params, limit)
 
 
 def change_ids(tx, origin, first, last):

@@ -298,3 +298,32 @@ def test_a_restored_node_drops_a_row_of_its_own_the_hub_deleted_and_compacted(ga
     cluster.sync_all()
     assert rid not in live(east)["residents"] and rid not in live(hub)["residents"]
     assert live(east)["residents"] == live(cluster.nodes["building-20"])["residents"] == live(hub)["residents"]
+
+
+def test_a_page_of_own_changes_never_steps_over_one_committed_while_it_is_read(gate, monkeypatch):
+    # On PostgreSQL each statement of a read sees a newer snapshot: were the page's end read after its
+    # rows, a change committed between the two would lie behind the cursor and never be fetched back.
+    from sync.ids import new_id
+    hub, cid = gate.hub, gate.cluster.compound_id
+    before = _checks(gate, 3)
+    gate.sync()
+    late, real = [], recovery.origin_log_rows
+
+    def a_push_lands(tx, *args):
+        rows = real(tx, *args)
+        if not late:  # another push of east-gate's commits while the page is read
+            late.append(new_id())
+            hub.replica.apply_remote([{
+                "seq": hub.replica.seen_seq("east-gate") + 1, "hlc": hub.replica.clock.now(),
+                "table": "gate_events", "id": late[0],
+                "data": {"compound_id": cid, "gate": "east-gate", "direction": "in", "at": "2020-02-10T08:00:00",
+                         "resident_id": gate.li, "household_id": gate.h1702, "decision": "allowed"}}],
+                origin="east-gate", contiguous=True)
+        return rows
+    monkeypatch.setattr(recovery, "origin_log_rows", a_push_lands)
+    with gate.east.app.app_context():
+        client = gate.east.rt.sync_client()
+    first = client.own_changes(0, 0)
+    assert [ch["id"] for ch in first["changes"]] == before and not first["more"]
+    second = client.own_changes(0, first["cursor"])
+    assert [ch["id"] for ch in second["changes"]] == late
