@@ -105,7 +105,7 @@ def sync_health(scope):
 def dashboard_data(scope):
     """The figures of ``scope`` with the nodes' sync health and the filters applied, as the API answers."""
     rt = runtime()
-    with rt.store.read() as tx:
+    with rt.store.read(snapshot=True) as tx:  # figures from one snapshot add up (totals, daily bars, who is out)
         out = figures(tx, scope, rt.wall(), rt.store.pg)
         out["fever_threshold"] = DEFAULTS["fever_threshold"] if len(scope.compound_ids) != 1 else \
             load_rules(tx, scope.compound_ids[0], scope.building_id, iso(scope.until_ms))["fever_threshold"]

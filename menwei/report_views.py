@@ -130,7 +130,9 @@ def audit_page_data():
     """One page of the audit trail for the request's filters, with the cursor of the next."""
     q = _audit_query()
     rt = runtime()
-    with rt.store.read() as tx:
+    # One snapshot for the log and every append-only table (PostgreSQL's default gives each query its
+    # own): else a change committed between two of them is missing from the page and behind its cursor.
+    with rt.store.read(snapshot=True) as tx:
         found, cursor = entries(tx, rt.catalog, **q)
     key = "next_after" if q["after"] is not None else "next_before"
     return {"entries": found, "count": len(found), key: cursor, "replica_id": rt.replica.id}
