@@ -185,10 +185,12 @@ def _orders(tx, day, status=None):
 
 
 def _order(tx, oid):
+    """One order with its lines; ``tx`` should be a snapshot read (its day is read first, then the day's orders)."""
     rows = tx.rows(f"SELECT delivery_date FROM orders WHERE id = ? AND {DELETED} = ?", (oid, False))
-    if not rows:
+    found = [o for o in _orders(tx, rows[0][0]) if o["id"] == oid] if rows else []
+    if not found:
         raise ApiError(404, f"no order {oid}")
-    return next(o for o in _orders(tx, rows[0][0]) if o["id"] == oid)
+    return found[0]
 
 
 def _day():
@@ -217,7 +219,7 @@ def list_orders():
 def confirm_change(oid):
     """Apply the line a resident edited in the chain: the order's lines are replaced by the new reading."""
     rt = runtime()
-    with rt.store.read() as tx:
+    with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
         cid = _compound(tx)
     if not order["pending_line"]:
@@ -247,7 +249,7 @@ def shopping_list_view():
 
 def _step(oid, allowed_from, data):
     rt = runtime()
-    with rt.store.read() as tx:
+    with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
     if order["status"] not in allowed_from:
         raise ApiError(409, f"order is {order['status']}; expected {' or '.join(allowed_from)}")
@@ -262,7 +264,7 @@ def mark_bought(oid):
     """Record what was bought for an order, at what price, by whom paid; missing lines make it partly bought."""
     body = BoughtIn().load(request.get_json(silent=True) or {})
     rt = runtime()
-    with rt.store.read() as tx:
+    with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
     known = {ln["id"]: ln for ln in order["lines"]}
     unknown = [b["id"] for b in body["lines"] if b["id"] not in known]
