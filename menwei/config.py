@@ -54,7 +54,7 @@ SETTINGS = (
     _s("SYNC_TIMEOUT_S", 60.0, "HTTP timeout of one sync request"),
     _s("SQLITE_SYNCHRONOUS", "FULL", "SQLite's synchronous pragma (FULL: an answered write survives power loss)"),
     # 2 MiB is SQLite's own default: at a million events a gate check's p99 was the same as with 4 MiB
-    # (6.0 vs 6.7 ms) and a snapshot bootstrap's peak 4 MB lower (76 vs 80 MB; bench/bootstrap.py).
+    # (6.0 vs 6.7 ms) and a snapshot bootstrap's peak 5 MB lower (75 vs 80 MB; bench/bootstrap.py).
     _s("SQLITE_CACHE_KB", 2048, "SQLite page cache per connection, in KiB (a gate laptop is small)",
        "node: 2048, hub: 65536"),
     _s("SQLITE_WAL_AUTOCHECKPOINT", 10_000, "WAL pages (4 KiB) past which a commit itself copies them back into "

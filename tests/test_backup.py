@@ -325,5 +325,6 @@ def test_a_page_of_own_changes_never_steps_over_one_committed_while_it_is_read(g
         client = gate.east.rt.sync_client()
     first = client.own_changes(0, 0)
     assert [ch["id"] for ch in first["changes"]] == before and not first["more"]
+    assert late, "no push landed: the page no longer reads through origin_log_rows"
     second = client.own_changes(0, first["cursor"])
     assert [ch["id"] for ch in second["changes"]] == late
