@@ -333,7 +333,7 @@ def list_conflicts():
     """List concurrent overwrites this replica detected: table, row, field, both values, stamps, origins."""
     q = ConflictQuery().load({k: v for k, v in request.args.items() if k not in ("from", "to")})
     since, until = bounds()
-    with runtime().store.read() as tx:
+    with runtime().store.read(snapshot=True) as tx:  # each conflict's state and its row's version, at one time
         found = load_conflicts(tx, q.get("status"), q.get("origin"), since, until)
     return jsonify({"conflicts": found, "count": len(found)})
 

@@ -131,7 +131,7 @@ def _report(node, since, until, now, detail, found=None):
     found = {} if found is None else found
     gap, late_ms = cfg["OUTAGE_GAP_S"] * 1000, cfg["LATE_AFTER_S"] * 1000
     contacts = rt.registry.contacts(node["id"], since - gap, until)
-    with rt.store.read() as tx:
+    with rt.store.read(snapshot=True) as tx:  # one report from one moment (load_conflicts reads twice)
         offline = outages(contacts, since, until, gap, now)
         late = late_arrivals(tx, rt.catalog, node["id"], since, until, late_ms, limit=500 if detail else 0)
         conflicts = node_conflicts(load_conflicts(tx, origin=node["id"]), node["id"], since, until)
