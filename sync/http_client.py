@@ -170,27 +170,31 @@ class SyncClient:
         if self.replica.get_state("bootstrap") is not None:
             self.bootstrap()
         while True:
-            cursor = self.replica.get_state("cursor", 0)
-            resp = self.http.get(self.hub_url + "/sync/v1/pull", headers=self._headers(), timeout=self.timeout,
-                                 params={"cursor": cursor, "limit": self.pull_limit,
-                                         "schema_version": self.schema_version,
-                                         "clock_ms": self.replica.clock.wall(), "pending": self.pending()})
-            if resp.status_code == 410 and _code(resp) == "rebootstrap" and not rebooted:
+            page = self._pull_page(self.replica.get_state("cursor", 0), rebooted)
+            if page is None:  # the hub compacted changes this node never pulled
                 rebooted = True
                 log.warning("the hub compacted changes this node never pulled: bootstrapping from a snapshot")
                 self.bootstrap()
                 continue
-            try:
-                page = self.pull_schema.load(self._check(resp))
-            except ValidationError as e:
-                raise SyncFailed(f"the hub sent changes this node cannot read: {_first(e.messages)}",
-                                 "bad_answer") from None
             self.status.skew_ms = self.replica.clock.wall() - page["hub_clock_ms"]
-            result = self.replica.apply_remote(page["changes"], state={"cursor": page["cursor"]})
-            got += result.applied
+            got += self.replica.apply_remote(page["changes"], state={"cursor": page["cursor"]}).applied
             if not page["more"]:
                 self._hub_has = page.get("node_seq")
                 return got
+            page = None  # let it go before the next one arrives: a node is small
+
+    def _pull_page(self, cursor, rebooted):
+        """Fetch and check one pull page; None when the hub asks for a snapshot instead (once per pull)."""
+        resp = self.http.get(self.hub_url + "/sync/v1/pull", headers=self._headers(), timeout=self.timeout,
+                             params={"cursor": cursor, "limit": self.pull_limit, "schema_version": self.schema_version,
+                                     "clock_ms": self.replica.clock.wall(), "pending": self.pending()})
+        if resp.status_code == 410 and _code(resp) == "rebootstrap" and not rebooted:
+            return None
+        try:
+            return self.pull_schema.load(self._check(resp))
+        except ValidationError as e:
+            raise SyncFailed(f"the hub sent changes this node cannot read: {_first(e.messages)}",
+                             "bad_answer") from None
 
     def own_changes(self, after_seq, cursor):
         """Fetch a page of this node's own changes numbered after ``after_seq`` back from the hub (recovery)."""
