@@ -48,8 +48,8 @@ SETTINGS = (
     _s("MAX_BATCH", 20_000, "most changes one push may carry (more: HTTP 413)"),
     _s("MAX_BODY_MB", 64, "largest request body, compressed or not (more: HTTP 413)"),
     _s("PUSH_BATCH", 10_000, "changes a node sends per push request"),
-    # 1,000 keeps a node catching up on a long backlog within its 80 MB: replaying 200,000 events peaked at
-    # 77 MB with 1,000-change pages and 82-84 MB with 2,000 (bench/bootstrap.py), for about 15 % more time.
+    # 1,000 keeps a node catching up on a long backlog within its 80 MB: replaying 200,000 or 1,000,000 events
+    # peaked at 76-77 MB with 1,000-change pages, 82-86 MB with 2,000 (bench/bootstrap.py), for up to 8 % more time.
     _s("PULL_LIMIT", 1000, "changes a node asks for per pull request"),
     _s("SYNC_INTERVAL_S", 5.0, "seconds between background syncs while the hub answers"),
     _s("SYNC_BACKOFF_MAX_S", 300.0, "longest wait between retries while it does not"),
