@@ -27,6 +27,22 @@ PASSWORD = "门卫-test-password"
 _pg_schemas = []
 
 
+def after_statement(monkeypatch, marker, action):
+    """Run ``action()`` once, right after the first SQL statement containing ``marker``: a commit landing
+    between two statements of one read. Returns a list that holds ``action``'s result once it ran."""
+    from sync import sql_store
+    real, fired = sql_store.Txn.rows, []
+
+    def rows(self, sql, params=()):
+        out = real(self, sql, params)
+        if marker in sql and not fired:
+            fired.append(None)  # before the call: the action runs statements of its own
+            fired[0] = action()
+        return out
+    monkeypatch.setattr(sql_store.Txn, "rows", rows)
+    return fired
+
+
 def hub_database_url(tmp_path):
     """A fresh hub database: an SQLite file, or a new schema of the test PostgreSQL database."""
     if not PG_URL:

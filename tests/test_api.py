@@ -144,10 +144,10 @@ def test_a_client_chosen_id_must_be_a_uuid_and_a_retried_create_is_refused(clien
     assert (first.status_code, again.status_code) == (201, 409)
 
 
-def test_a_conflict_resolved_while_the_list_is_read_shows_one_state_not_superseded(cluster):
+def test_a_conflict_resolved_while_the_list_is_read_shows_one_state_not_superseded(cluster, monkeypatch):
     # The list reads the conflicts, then each row's current version: one snapshot, else a resolution
     # committed between the two (PostgreSQL gives each query its own) showed as "superseded".
-    from sync import sql_store
+    from conftest import after_statement
     east, b20, hub = cluster.nodes["east-gate"], cluster.nodes["building-20"], cluster.hub
     hh = hub.api("POST", "/rows/households", json={"compound_id": cluster.compound_id, "building_id": "b",
                                                    "room": "1702"}).get_json()["id"]
@@ -159,18 +159,9 @@ def test_a_conflict_resolved_while_the_list_is_read_shows_one_state_not_supersed
     b20.api("PATCH", f"/rows/residents/{rid}", json={"notes": "20栋: 居家隔离"})
     cluster.sync_all()
     (c,) = hub.api("GET", "/conflicts").get_json()["conflicts"]
-    real, resolved = sql_store.Txn.rows, []
-
-    def rows(self, sql, params=()):
-        out = real(self, sql, params)
-        if "FROM sync_conflicts WHERE" in sql and not resolved:
-            resolved.append(None)  # before the call: the resolve reads conflicts too
-            resolved[0] = hub.api("POST", f"/conflicts/{c['id']}/resolve", json={"keep": "loser"}).status_code
-        return out
-    sql_store.Txn.rows = rows
-    try:
-        (during,) = hub.api("GET", "/conflicts").get_json()["conflicts"]
-    finally:
-        sql_store.Txn.rows = real
+    resolved = after_statement(monkeypatch, "FROM sync_conflicts WHERE", lambda: hub.api(
+        "POST", f"/conflicts/{c['id']}/resolve", json={"keep": "loser"}).status_code)
+    (during,) = hub.api("GET", "/conflicts").get_json()["conflicts"]
+    monkeypatch.undo()
     assert resolved == [200] and during["status"] == "open"  # as it was when the list was read
     assert [x["status"] for x in hub.api("GET", "/conflicts").get_json()["conflicts"]] == ["resolved"]

@@ -83,22 +83,17 @@ def test_a_page_followed_forwards_misses_nothing_committed_while_it_is_read(trai
     # The log and each append-only table are separate queries: read in one snapshot, or a change
     # committed between them (PostgreSQL's default gives each query its own) is left out of the page
     # and lies behind its cursor.
-    from sync import sql_store
+    from conftest import after_statement
     from sync.ids import new_id
     hub = trail.hub
     last = _audit(hub, limit=1)["entries"][0]["seq"]
-    real, landed = sql_store.Txn.rows, []
 
-    def rows(self, sql, params=()):
-        out = real(self, sql, params)
-        if "FROM sync_log WHERE" in sql and not landed:
-            landed.append(1)
-            hub.replica.write([("residents", trail.li, {"notes": "查询之间"})])
-            hub.replica.write([("gate_events", new_id(), {
-                "compound_id": trail.cluster.compound_id, "gate": "west-gate", "direction": "in",
-                "at": "2020-02-03T09:00:00", "decision": "allowed", "resident_id": trail.li})])
-        return out
-    monkeypatch.setattr(sql_store.Txn, "rows", rows)
+    def two_commits():
+        hub.replica.write([("residents", trail.li, {"notes": "查询之间"})])
+        hub.replica.write([("gate_events", new_id(), {
+            "compound_id": trail.cluster.compound_id, "gate": "west-gate", "direction": "in",
+            "at": "2020-02-03T09:00:00", "decision": "allowed", "resident_id": trail.li})])
+    landed = after_statement(monkeypatch, "FROM sync_log WHERE", two_commits)
     page = _audit(hub, after=last)
     monkeypatch.undo()
     assert landed

@@ -226,20 +226,13 @@ def test_receipt_with_a_photo_is_kept_and_served_back(gate):
 def test_an_order_re_dated_while_it_is_read_is_still_found(gate, monkeypatch):
     # An order is found by its day, then among that day's orders: two queries, one snapshot. At a hub on
     # PostgreSQL a coordinator moving the order to another day between them made the volunteer's step a 500.
-    from sync import sql_store
+    from conftest import after_statement
     hub = gate.hub
     vol = _volunteer(gate)
     _import(hub)
     o = _orders(hub)["20-1702"]
-    real, moved = sql_store.Txn.rows, []
-
-    def rows(self, sql, params=()):
-        out = real(self, sql, params)
-        if sql.startswith("SELECT delivery_date FROM orders") and not moved:
-            moved.append(1)
-            hub.replica.write([("orders", o["id"], {"delivery_date": "2020-02-06"})])
-        return out
-    monkeypatch.setattr(sql_store.Txn, "rows", rows)
+    moved = after_statement(monkeypatch, "SELECT delivery_date FROM orders",
+                            lambda: hub.replica.write([("orders", o["id"], {"delivery_date": "2020-02-06"})]))
     lines = [{"id": ln["id"], "bought_quantity": ln["quantity"], "price": 1.0} for ln in o["lines"]]
     assert _post(hub, f"/orders/{o['id']}/bought", {"paid_by": vol, "lines": lines}, 200)["status"] == "bought"
     assert moved

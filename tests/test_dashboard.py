@@ -219,22 +219,13 @@ def test_figures_come_from_one_snapshot_while_a_late_batch_lands(day, monkeypatc
     # On PostgreSQL each query of a read sees a newer snapshot unless asked otherwise: an offline gate's
     # batch landing between the crossings query and the daily series' one made today's bar disagree
     # with the totals on the same page.
+    from conftest import after_statement
     from menwei.gate_rules import iso
-    from sync import sql_store
     from sync.ids import new_id
-    hub = day.hub
-    real, landed = sql_store.Txn.rows, []
-
-    def rows(self, sql, params=()):
-        out = real(self, sql, params)
-        if "GROUP BY g.gate, g.household_id" in sql and not landed:
-            landed.append(new_id())
-            hub.replica.write([("gate_events", landed[0], {
-                "compound_id": day.cluster.compound_id, "gate": "west-gate", "direction": "out",
-                "at": iso(day.cluster.base()), "decision": "allowed", "resident_id": day.li,
-                "household_id": day.h1702})])
-        return out
-    monkeypatch.setattr(sql_store.Txn, "rows", rows)
+    landed = after_statement(monkeypatch, "GROUP BY g.gate, g.household_id", lambda: day.hub.replica.write([(
+        "gate_events", new_id(), {"compound_id": day.cluster.compound_id, "gate": "west-gate", "direction": "out",
+                                  "at": iso(day.cluster.base()), "decision": "allowed", "resident_id": day.li,
+                                  "household_id": day.h1702})]))
     d = _dash(day.hub)
     assert landed, "the late batch never landed: the crossings query changed"
     assert d["totals"]["out"] == d["daily"][-1]["out"] == sum(g["out"] for g in d["gates"]) == 3
