@@ -56,14 +56,15 @@ class ChangeList(fields.Field):
     def _check_one(self, ch, tables):
         if type(ch) is not dict:
             return "must be an object"
-        # Fast path: a well-formed change passes these few tests; anything else gets the full report.
+        # Fast path: a well-formed change without prev passes these few tests; anything else (an edit
+        # carrying the versions it saw included) gets the full check and report.
         table = tables.get(ch.get("table"))
         seq, hlc, rid, data, prev = ch.get("seq"), ch.get("hlc"), ch.get("id"), ch.get("data"), ch.get("prev")
         if (table is not None and type(seq) is int and 0 < seq <= MAX_INT
                 and type(hlc) is int and 0 <= hlc <= MAX_INT
                 and type(rid) is str and 0 < len(rid) <= MAX_ID and "\x00" not in rid
                 and type(data) is dict and data
-                and (prev is None and not table.append_only or prev is None) and len(ch) <= 6 + self.with_origin
+                and prev is None and len(ch) <= 6 + self.with_origin
                 and ch.keys() <= CHANGE_KEYS and ("origin" in ch) == self.with_origin
                 and (not self.with_origin or (type(ch["origin"]) is str and 0 < len(ch["origin"]) <= MAX_ID))
                 and not table.check_data(data, creating=False)):
