@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
 from conftest import Cluster  # noqa: E402
-from menwei import migrate  # noqa: E402
-from menwei.backup import backup, restore  # noqa: E402
+from menwei.store import migrate  # noqa: E402
+from menwei.store.backup import backup, restore  # noqa: E402
 from node import create_app as create_node  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.replica import Replica  # noqa: E402

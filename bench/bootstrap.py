@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from bench.push_merge import wait_up  # noqa: E402
 from hub import create_app as create_hub  # noqa: E402
-from menwei.seed import seed_demo  # noqa: E402
+from menwei.demo.seed import seed_demo  # noqa: E402
 from sync.clock import pack  # noqa: E402
 from sync.ids import new_id  # noqa: E402
 

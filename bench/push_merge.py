@@ -97,7 +97,7 @@ def destination_floor(changes, path, synchronous, batch):
     ``batch`` changes as the hub commits each push; none of Menwei's checks or bookkeeping.
     """
     from sqlalchemy import create_engine
-    from menwei.db import db
+    from menwei.store.db import db
     db.metadata.create_all(create_engine(f"sqlite:///{path}"))
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")

@@ -5,10 +5,10 @@ import secrets
 from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
-from menwei.errors import ApiError
+from menwei.web.errors import ApiError
 from menwei.runtime import runtime
-from menwei.auth import allow
-from menwei.openapi import accepts
+from menwei.web.auth import allow
+from menwei.web.openapi import accepts
 
 bp = Blueprint("hub_admin", __name__, url_prefix="/api/v1")
 

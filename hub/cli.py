@@ -8,7 +8,7 @@ import click
 
 def hub_app(data_dir):
     """Create the hub app whose database and instance file live in ``data_dir``."""
-    from menwei.schema_fast import SchemaError
+    from menwei.store.schema_fast import SchemaError
     from . import create_app
     try:
         return create_app(instance_path=os.path.abspath(data_dir))
@@ -49,7 +49,7 @@ def init(data_dir):
 @data_dir_option
 def upgrade(data_dir):
     """Upgrade the hub's database to this Menwei (stop every hub process first; creates it if new)."""
-    from menwei.maintenance import upgrade as upgrade_database
+    from menwei.store.maintenance import upgrade as upgrade_database
     upgrade_database("hub", data_dir)
 
 
@@ -59,7 +59,7 @@ def upgrade(data_dir):
 def seed_demo_cmd(data_dir, seed):
     """Fill the hub with the demo compound (about 1,300 households and 4,500 residents)."""
     from menwei.runtime import runtime
-    from menwei.seed import seed_demo
+    from menwei.demo.seed import seed_demo
     app = hub_app(data_dir)
     with app.app_context():
         cid, counts = seed_demo(runtime().replica, seed)
@@ -76,9 +76,9 @@ def seed_demo_cmd(data_dir, seed):
                    "Fields: building, room, address, name, phone, id_number, gender, party_member, notes.")
 def import_residents_cmd(data_dir, path, compound, sheet, mappings):
     """Import residents from the property office's .xlsx or .csv register (again: updates, never duplicates)."""
-    from menwei.registry_import import import_residents
+    from menwei.manage.registry_import import import_residents
     from menwei.runtime import runtime
-    from menwei.spreadsheets import HEADERS
+    from menwei.store.spreadsheets import HEADERS
     mapping = {}
     for m in mappings:
         header, _, fld = m.partition("=")
@@ -139,8 +139,8 @@ def add_node(data_dir, node_id, compound, label):
 @click.password_option("--password", help="Sign-in password, at least 8 characters (asked for when left out).")
 def add_account(data_dir, username, role, compound, display_name, password):
     """Create a sign-in account; it reaches the compound's nodes on their next sync, so gates sign in offline."""
-    from menwei.accounts import create_account
-    from menwei.errors import ApiError
+    from menwei.accounts.views import create_account
+    from menwei.web.errors import ApiError
     from menwei.runtime import runtime
     app = hub_app(data_dir)
     with app.app_context(), app.test_request_context():
@@ -248,7 +248,7 @@ def compact_cmd(data_dir, retention_days, contacts_days, dry_run):
               help="Threads per process.")
 def run(data_dir, host, port, workers, threads):
     """Serve the hub: waitress in one process, or gunicorn with several worker processes."""
-    from menwei.serve import make_server, run_gunicorn
+    from menwei.web.serve import make_server, run_gunicorn
     app = hub_app(data_dir)  # creates or checks the database once, before any worker starts
     where = f"http://{host}:{port}/ (data in {os.path.abspath(data_dir)})"
     if workers > 1:
@@ -258,7 +258,7 @@ def run(data_dir, host, port, workers, threads):
         if app.config["DATABASE_URL"].startswith("sqlite"):
             click.echo("note: several workers on SQLite take turns to write; PostgreSQL suits them better", err=True)
         with app.app_context():
-            from menwei.db import db
+            from menwei.store.db import db
             db.engine.dispose()  # workers open their own connections after the fork
         click.echo(f"hub serving on {where} with {workers} gunicorn workers × {threads} threads")
         run_gunicorn(lambda: hub_app(data_dir), host, port, workers, threads, data_dir=data_dir)

@@ -4,7 +4,7 @@ import click
 from hub.cli import hub_cli
 from node.cli import node_cli
 
-from .demo import demo
+from menwei.demo.cli import demo
 
 
 @click.group()

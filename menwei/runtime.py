@@ -7,9 +7,9 @@ from sync.node_registry import NodeRegistry
 from sync.sql_checkpoint import WalCheckpointer
 from sync.sql_store import SqlStore
 
-from .audit import ActorReplica
-from .errors import ApiError
-from .tables import CATALOG
+from menwei.reports.audit import ActorReplica
+from menwei.web.errors import ApiError
+from menwei.tables import CATALOG
 
 
 class Runtime:

@@ -2,7 +2,7 @@
 from sync.tables import Catalog, Field, Table
 
 #: Bumped whenever a declaration below changes, with a new revision in menwei/migrations (`python -m
-#: menwei.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
+#: menwei.store.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
 SCHEMA_VERSION = 4
 
 COMPOUNDS = Table("compounds", scope="id", fields=[

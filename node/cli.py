@@ -8,7 +8,7 @@ import requests
 
 def node_app(data_dir):
     """Create the node app whose database and instance file live in ``data_dir``."""
-    from menwei.schema_fast import SchemaError
+    from menwei.store.schema_fast import SchemaError
     from . import create_app
     try:
         return create_app(instance_path=os.path.abspath(data_dir))
@@ -49,9 +49,9 @@ def enroll_node(app, hub_url, code):
 @click.option("--code", required=True, help="The one-time code from `menwei hub add-node`.")
 def enroll(data_dir, hub_url, code):
     """Enrol this node with the hub using a one-time code, then take in its compound as a snapshot."""
-    from menwei.errors import ApiError
+    from menwei.web.errors import ApiError
     from menwei.runtime import runtime
-    from menwei.serve import limit_malloc_arenas
+    from menwei.web.serve import limit_malloc_arenas
     from sync.http_client import SyncFailed
     limit_malloc_arenas()  # the snapshot is fetched in a second thread; it needs no arena of its own
     app = node_app(data_dir)
@@ -75,9 +75,9 @@ def enroll(data_dir, hub_url, code):
 @click.option("--once", is_flag=True, required=True, help="Run one full sync round (push, then pull) and exit.")
 def sync(data_dir, once):
     """Sync with the hub now; exit non-zero if the round fails."""
-    from menwei.errors import ApiError
+    from menwei.web.errors import ApiError
     from menwei.runtime import runtime
-    from menwei.serve import limit_malloc_arenas
+    from menwei.web.serve import limit_malloc_arenas
     from sync.http_client import SyncFailed
     limit_malloc_arenas()
     app = node_app(data_dir)
@@ -120,7 +120,7 @@ def status(data_dir):
 def run(data_dir, host, port, no_sync):
     """Serve the node's desk and API, syncing with the hub in the background."""
     from menwei.runtime import runtime
-    from menwei.serve import limit_malloc_arenas, make_server
+    from menwei.web.serve import limit_malloc_arenas, make_server
     from sync.http_client import BackgroundSync
     limit_malloc_arenas()
     app = node_app(data_dir)
@@ -149,7 +149,7 @@ def run(data_dir, host, port, no_sync):
 @data_dir_option
 def upgrade(data_dir):
     """Upgrade the node's database to this Menwei (a node also does it itself when it starts)."""
-    from menwei.maintenance import upgrade as upgrade_database
+    from menwei.store.maintenance import upgrade as upgrade_database
     upgrade_database("node", data_dir)
 
 
@@ -159,8 +159,8 @@ def upgrade(data_dir):
               help="The backup file to write (replaced if it exists); safe while the node runs.")
 def backup(data_dir, to_path):
     """Copy the node's database to a file with SQLite's online backup, while the node keeps working."""
-    from menwei.backup import BackupError, backup as backup_database
-    from menwei.maintenance import node_database_file
+    from menwei.store.backup import BackupError, backup as backup_database
+    from menwei.store.maintenance import node_database_file
     try:
         info = backup_database(node_database_file(data_dir), to_path)
     except BackupError as e:
@@ -176,8 +176,8 @@ def backup(data_dir, to_path):
 @click.option("--force", is_flag=True, help="Replace a database that belongs to another node.")
 def restore(data_dir, from_path, force):
     """Put a backup in place of the node's database (stop the node first); the next sync catches up."""
-    from menwei.backup import BackupError, restore as restore_database
-    from menwei.maintenance import node_database_file
+    from menwei.store.backup import BackupError, restore as restore_database
+    from menwei.store.maintenance import node_database_file
     try:
         info, kept = restore_database(from_path, node_database_file(data_dir), force)
     except BackupError as e:

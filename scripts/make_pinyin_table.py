@@ -1,4 +1,4 @@
-"""Regenerate menwei/data/pinyin.tsv: toneless readings of the 6,763 GB2312 characters.
+"""Regenerate menwei/gate/data/pinyin.tsv: toneless readings of the 6,763 GB2312 characters.
 
 Run by a developer (needs `pip install pypinyin`), not at install time: the desk ships this 70 KB
 table instead of pypinyin's dictionaries, which would add ~50 MB to every gate node's memory.
@@ -31,7 +31,7 @@ def main():
                     if t not in seen:
                         seen.append(t)
                 lines.append(f"{ch}\t{','.join(seen)}")
-    path = pathlib.Path(__file__).parent.parent / "menwei" / "data" / "pinyin.tsv"
+    path = pathlib.Path(__file__).parent.parent / "menwei" / "gate" / "data" / "pinyin.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines)} characters written to {path}")
 

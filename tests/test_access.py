@@ -15,7 +15,8 @@ EXPECTED = {
     "api.list_tables": EVERYONE, "api.list_rows": EVERYONE, "api.get_row": EVERYONE,
     "api.create_row": EVERYONE, "api.update_row": EVERYONE, "api.delete_row": EVERYONE,  # then per table
     "api.list_conflicts": {C, W}, "api.resolve_conflict": {C}, "api.sync_status": EVERYONE,
-    "assets.static": PUBLIC, "static": PUBLIC, "openapi.openapi_json": PUBLIC,
+    "assets.static": PUBLIC, "gate_assets.static": PUBLIC, "manage_assets.static": PUBLIC,
+    "reconcile_assets.static": PUBLIC, "reports_assets.static": PUBLIC, "static": PUBLIC, "openapi.openapi_json": PUBLIC,
     "desk.desk_page": {C, O},
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
     "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W},

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from conftest import ADMIN, Replica
-from menwei.backup import BackupError, backup, describe, restore
+from menwei.store.backup import BackupError, backup, describe, restore
 from menwei.cli import main
 from node import create_app as create_node
 from sync import recovery
@@ -186,7 +186,7 @@ def test_restore_refuses_another_nodes_backup_and_damaged_files(tmp_path, runner
     with pytest.raises(BackupError, match="not a readable SQLite database|damaged"):
         restore(str(tmp_path / "junk.bak"), str(tmp_path / "b.db"))
     with pytest.raises(BackupError, match="only an SQLite"):
-        from menwei.backup import sqlite_path
+        from menwei.store.backup import sqlite_path
         sqlite_path("postgresql+psycopg://u@h/db")
     r = runner.invoke(main, ["node", "backup", "--to", str(tmp_path / "x.bak"), "--data-dir", str(tmp_path / "empty")])
     assert r.exit_code != 0 and "no database" in r.output

@@ -1,7 +1,7 @@
 """The shopping basket: chain import and review, merged shopping list, buying, packing, money, handoff."""
 from hypothesis import given, strategies as st
 
-from menwei.basket import ledger, merge_quantities, section_of
+from menwei.basket.shopping import ledger, merge_quantities, section_of
 
 DAY = "2020-02-05"
 CHAIN = """#接龙 2月5日 20栋买菜

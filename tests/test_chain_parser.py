@@ -1,7 +1,7 @@
 """Chain orders (接龙) as residents really type them: numbers, rooms, names, items, quantities, units, mess."""
 import pytest
 
-from menwei.chain_parser import current_lines, parse_chain, parse_line, quantity
+from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, quantity
 
 
 def _items(line):

@@ -6,7 +6,7 @@ import pytest
 
 from hub import create_app as create_hub
 from menwei import config
-from menwei.maintenance import offline_config
+from menwei.store.maintenance import offline_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: How code reads a setting: app.config["KEY"], config.get("KEY"), cfg["KEY"], MENWEI_KEY in the environment.

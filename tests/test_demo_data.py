@@ -1,4 +1,4 @@
-"""Tests for menwei.demo_data: the deterministic 绿景水岸小区 demo compound."""
+"""Tests for menwei.demo.data: the deterministic 绿景水岸小区 demo compound."""
 
 import ast
 import collections
@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from menwei import demo_data
-from menwei.demo_data import QUARANTINED_BUILDING, generate_compound, id_check_digit
+from menwei.demo import data as demo_data
+from menwei.demo.data import QUARANTINED_BUILDING, generate_compound, id_check_digit
 
 DATA = generate_compound()
 REFERENCE = datetime.date(2020, 2, 1)

@@ -1,7 +1,7 @@
 """The desk's search box: one field for rooms, names, pinyin, initials, plates, codes and QR scans."""
 import pytest
 
-from menwei.desk_search import readings, room_label
+from menwei.gate.search import readings, room_label
 
 
 @pytest.mark.parametrize("typed, label", [("20-1702", "20-1702"), ("20栋1702", "20-1702"), ("20 1702", "20-1702"),

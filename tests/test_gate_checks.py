@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from menwei.gate_rules import iso
+from menwei.gate.rules import iso
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -240,7 +240,7 @@ def test_incident_search_matches_percent_underscore_and_backslash_as_typed(gate,
 
 def test_presented_id_card_finds_the_resident_and_counts_as_checked(gate):
     idn = "36050219800101123" + "5"
-    from menwei.demo_data import id_check_digit
+    from menwei.demo.data import id_check_digit
     idn = idn[:17] + id_check_digit(idn[:17])
     gate.hub.api("PATCH", f"/rows/residents/{gate.zhang}", json={"id_number": idn})
     gate.hub_row("passes", kind="work", code="WORK09", household_id=gate.h1702, resident_id=gate.zhang,

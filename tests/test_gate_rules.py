@@ -1,5 +1,5 @@
 """The pure rules engine: which rules are in force for a building at a time."""
-from menwei.gate_rules import DEFAULTS, rules_in_force
+from menwei.gate.rules import DEFAULTS, rules_in_force
 
 
 def _rule(building=None, at="2020-02-03T13:00:00Z", **fields):

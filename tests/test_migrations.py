@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, inspect, text
 
 from conftest import ADMIN, PG_URL, LiveServer, hub_database_url
 from hub import create_app as create_hub
-from menwei import maintenance, migrate
+from menwei.store import maintenance
+from menwei.store import migrate
 from menwei.cli import main
-from menwei.db import db
+from menwei.store.db import db
 from menwei.tables import CATALOG, SCHEMA_VERSION
 from node import create_app as create_node
 from sync.clock import HybridClock
@@ -49,7 +50,7 @@ def test_the_migration_head_matches_the_declarations(tmp_path, backend):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     engine.dispose()
     assert diff == [], ("menwei/tables.py or sync/sql_store.py changed without a revision: "
-                        f"run `python -m menwei.migrate \"what changed\"` ({diff[:5]})")
+                        f"run `python -m menwei.store.migrate \"what changed\"` ({diff[:5]})")
 
 
 def test_revisions_form_one_numbered_chain_ending_at_the_schema_version():

@@ -2,7 +2,7 @@
 import pytest
 from openapi_spec_validator import validate
 
-from menwei.openapi import openapi_path
+from menwei.web.openapi import openapi_path
 from menwei.tables import CATALOG
 
 
@@ -91,7 +91,7 @@ def test_a_route_added_later_appears_without_editing_the_generator(tmp_path):
     from flask import Blueprint
     from conftest import hub_database_url
     from hub import create_app
-    from menwei.auth import allow
+    from menwei.web.auth import allow
     app = create_app({"DATABASE_URL": hub_database_url(tmp_path), "ADMIN_TOKEN": "x"}, instance_path=str(tmp_path))
     extra = Blueprint("extra", __name__)
     extra.add_url_rule("/api/v1/extra/<int:n>/thing", "thing", allow("viewer")(lambda n: {"n": n}), methods=["PUT"])

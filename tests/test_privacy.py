@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from menwei.demo_data import id_check_digit
+from menwei.demo.data import id_check_digit
 
 IDN = "36050219800101123" + id_check_digit("36050219800101123")
 PHONE = "13812345678"

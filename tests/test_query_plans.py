@@ -54,8 +54,8 @@ def test_pull_and_snapshot_pages_walk_their_key_and_never_sort_a_table(gate):
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's plans; PostgreSQL plans by its statistics")
 @pytest.mark.parametrize("query", ["", "?from=2020-02-01&to=2020-02-29"], ids=["all", "a-month"])
 def test_a_compound_s_export_walks_the_table_s_key_page_by_page(gate, monkeypatch, query):
-    import menwei.exports
-    monkeypatch.setattr(menwei.exports, "PAGE", 2)  # many pages
+    import menwei.reports.exports
+    monkeypatch.setattr(menwei.reports.exports, "PAGE", 2)  # many pages
     for _ in range(5):
         gate.check(resident_id=gate.zhang, direction="out")
     gate.sync()

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import Workbook
 
 from menwei.cli import main
-from menwei.demo_data import id_check_digit
+from menwei.demo.data import id_check_digit
 
 
 

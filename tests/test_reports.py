@@ -68,7 +68,7 @@ def test_daily_report_xlsx_holds_the_figures_per_gate_and_building(day):
 def test_daily_report_page_is_printable_with_the_same_figures(day):
     page = day.hub.http.get("/reports/daily?date=2020-02-03").get_data(as_text=True)
     assert '<tr data-key="out"><th>出门 People out</th><td class="n">2</td>' in page
-    assert page.count("<svg") == 3 and "/assets/dashboard.css" in page  # its @media print hides the controls
+    assert page.count("<svg") == 3 and "/assets/reports/dashboard.css" in page  # its @media print hides the controls
     assert 'href="/reports/daily.xlsx?date=2020-02-03' in page
     other_day = day.hub.http.get("/reports/daily?date=2020-02-02").get_data(as_text=True)
     assert '<tr data-key="out"><th>出门 People out</th><td class="n">0</td>' in other_day
@@ -112,8 +112,8 @@ def test_xlsx_export_keeps_formula_text_as_text_and_hides_password_hashes(gate):
 
 
 def test_export_of_gate_events_by_period_and_compound_in_pages(day, monkeypatch):
-    import menwei.exports
-    monkeypatch.setattr(menwei.exports, "PAGE", 2)  # five events come out over three pages, each once
+    import menwei.reports.exports
+    monkeypatch.setattr(menwei.reports.exports, "PAGE", 2)  # five events come out over three pages, each once
     text = day.hub.api("GET", "/export/gate_events.csv").data.decode()
     rows = list(csv.DictReader(io.StringIO(text[1:])))
     assert len(rows) == 5 and len({r["id"] for r in rows}) == 5

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from menwei.roster import coverage, fill, local_day_start, on_duty
+from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 
 
 def S(sid, a, b):

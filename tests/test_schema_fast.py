@@ -9,8 +9,9 @@ from sqlalchemy import create_engine
 
 from conftest import PG_URL, hub_database_url
 from hub import create_app as create_hub
-from menwei import migrate, schema_fast
-from menwei.db import db
+from menwei.store import migrate
+from menwei.store import schema_fast
+from menwei.store.db import db
 
 
 def test_the_head_read_from_file_names_is_alembics_head():

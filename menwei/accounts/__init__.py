@@ -1,0 +1,1 @@
+"""Sign-in accounts: the login page, sessions' sign-in and sign-out, and the account API."""

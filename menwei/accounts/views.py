@@ -1,0 +1,239 @@
+"""Accounts: sign-in and sign-out (page and API), rate-limited logins, and the coordinator's account API."""
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from marshmallow import RAISE, Schema, fields, validate
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from sync.ids import new_id
+
+from menwei.web.auth import ROLES, allow, check_csrf, csrf_token, current_principal, password_version, public
+from menwei.web.errors import ApiError
+from menwei.web.openapi import accepts
+from menwei.runtime import runtime
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+_COLS = ("id", "compound_id", "username", "display_name", "role", "password_hash", "active")
+FAILURE_WINDOW_S = 15 * 60
+USERNAME = validate.Regexp(r"^[\w.-]{2,40}$", error="2–40 letters, digits, . _ or -")
+PASSWORD = validate.Length(min=8, max=200, error="at least 8 characters")
+
+
+def load_account(account_id):
+    """One account row as a dict (with its hash), or None; a node sees only its compound's accounts."""
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE id = ? AND _deleted = ?", (account_id, False))
+    return dict(zip(_COLS, rows[0])) if rows else None
+
+
+def _by_username(username):
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE username = ? AND _deleted = ?",
+                       (username.strip().lower(), False))
+    return [dict(zip(_COLS, r)) for r in rows]
+
+
+def public_account(acct):
+    """An account as the API shows it: never the password hash."""
+    return {k: (bool(v) if k == "active" else v) for k, v in acct.items() if k != "password_hash"}
+
+
+def _compound_for(given):
+    rt = runtime()
+    if rt.role == "node":
+        own = rt.compound_id
+        if given not in (None, own):
+            raise ApiError(403, "a node creates accounts for its own compound only", fields={"compound_id": "not ours"})
+        return own
+    with rt.store.read() as tx:
+        ids = [r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))]
+    if given is None and len(ids) == 1:
+        return ids[0]
+    if given not in ids:
+        raise ApiError(400, "compound_id must name a compound", fields={"compound_id": "unknown or missing"})
+    return given
+
+
+def create_account(username, password, role, display_name=None, compound_id=None):
+    """Create an account (replicated to the compound's nodes) and return it without its hash."""
+    username = username.strip().lower()
+    errors = {}
+    if USERNAME.regex.match(username) is None:
+        errors["username"] = USERNAME.error
+    if not (8 <= len(password or "") <= 200):
+        errors["password"] = "at least 8 characters"
+    if role not in ROLES:
+        errors["role"] = f"one of {', '.join(ROLES)}"
+    if errors:
+        raise ApiError(400, f"invalid field {next(iter(errors))!r}", fields=errors)
+    if any(a["active"] for a in _by_username(username)):
+        raise ApiError(409, f"there is already an account {username!r}", fields={"username": "taken"})
+    data = {"compound_id": _compound_for(compound_id), "username": username, "display_name": display_name or None,
+            "role": role, "password_hash": generate_password_hash(password), "active": True}
+    account_id = new_id()
+    runtime().replica.write([("accounts", account_id, data)], create=True)
+    return public_account({"id": account_id, **data})
+
+
+def _failures(tx, key, now):
+    return tx.rows("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?",
+                   (key, int((now - FAILURE_WINDOW_S) * 1000)))[0][0]
+
+
+def authenticate(username, password):
+    """Check a username and password, with failed attempts limited per username and per address (429)."""
+    rt = runtime()
+    now = rt.wall() / 1000
+    keys = ("user:" + (username or "").strip().lower(), "addr:" + (request.remote_addr or "?"))
+    limits = (rt.config["LOGIN_MAX_FAILURES"], rt.config["LOGIN_MAX_FAILURES"] * 4)
+    with rt.store.read() as tx:
+        for key, limit in zip(keys, limits):
+            if _failures(tx, key, now) >= limit:
+                raise ApiError(429, f"too many failed sign-ins; try again in {FAILURE_WINDOW_S // 60} minutes",
+                               code="rate_limited")
+    for acct in _by_username(username or ""):
+        if acct["active"] and check_password_hash(acct["password_hash"], password or ""):
+            with rt.store.write() as tx:
+                tx.execute("DELETE FROM login_failures WHERE key = ?", (keys[0],))
+            return acct
+    with rt.store.write() as tx:
+        for key in keys:
+            tx.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, int(now * 1000)))
+        tx.execute("DELETE FROM login_failures WHERE at < ?", (int((now - FAILURE_WINDOW_S) * 1000),))
+    raise ApiError(401, "wrong username or password", code="bad_credentials")
+
+
+def start_session(acct):
+    """Begin a browser session for ``acct`` (a fresh session id and CSRF token: no fixation)."""
+    session.clear()
+    session.permanent = True
+    session.update(uid=acct["id"], pwv=password_version(acct["password_hash"]), login_at=runtime().wall() / 1000)
+    return csrf_token()
+
+
+@bp.get("/login")
+@public
+def login_page():
+    """The sign-in form."""
+    return render_template("login.html", csrf=csrf_token(), next=request.args.get("next", "/"), error=None)
+
+
+@bp.post("/login")
+@public
+def login_submit():
+    """Sign in from the form; back to the form with the reason on failure."""
+    check_csrf()
+    target = request.form.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # never redirect off this site
+    try:
+        start_session(authenticate(request.form.get("username"), request.form.get("password")))
+    except ApiError as e:
+        return render_template("login.html", csrf=csrf_token(), next=target, error=e.message), e.status
+    return redirect(target)
+
+
+@bp.post("/logout")
+@allow(*ROLES)
+def logout_submit():
+    """Sign out and go back to the form."""
+    session.clear()
+    return redirect(url_for("accounts.login_page"))
+
+
+class Login(Schema):
+    """Body of POST /api/v1/auth/login."""
+
+    class Meta:
+        unknown = RAISE
+
+    # bounded: a failed sign-in stores the username it was tried with (rate limiting), and hashes the password
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+@bp.post("/api/v1/auth/login")
+@public
+@accepts(Login)
+def api_login():
+    """Sign in with JSON; the answer carries the CSRF token to send as X-CSRF-Token on writes."""
+    if not request.is_json:  # a cross-site form cannot send JSON without the browser asking first
+        raise ApiError(415, "send the credentials as application/json")
+    body = Login().load(request.get_json(silent=True) or {})
+    acct = authenticate(body["username"], body["password"])
+    token = start_session(acct)
+    return jsonify({**public_account(acct), "csrf_token": token})
+
+
+@bp.post("/api/v1/auth/logout")
+@allow(*ROLES)
+def api_logout():
+    """End this session."""
+    session.clear()
+    return jsonify({"signed_out": True})
+
+
+@bp.get("/api/v1/auth/me")
+@allow(*ROLES)
+def me():
+    """Who is calling, with the session's CSRF token."""
+    return jsonify({**current_principal().as_json(), "csrf_token": csrf_token()})
+
+
+class NewAccount(Schema):
+    """Body of POST /api/v1/accounts."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=PASSWORD)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    display_name = fields.String(load_default=None, validate=validate.Length(0, 50))
+    compound_id = fields.String(load_default=None)
+
+
+class AccountChange(Schema):
+    """Body of PATCH /api/v1/accounts/<id>."""
+
+    class Meta:
+        unknown = RAISE
+
+    password = fields.String(validate=PASSWORD)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    display_name = fields.String(validate=validate.Length(0, 50), allow_none=True)
+    active = fields.Boolean()
+
+
+@bp.get("/api/v1/accounts")
+@allow()
+def list_accounts():
+    """List accounts (never their password hashes)."""
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE _deleted = ? ORDER BY username", (False,))
+    return jsonify({"accounts": [public_account(dict(zip(_COLS, r))) for r in rows]})
+
+
+@bp.post("/api/v1/accounts")
+@allow()
+@accepts(NewAccount)
+def add_account():
+    """Create an account."""
+    body = NewAccount().load(request.get_json(silent=True) or {})
+    return jsonify(create_account(**body)), 201
+
+
+@bp.patch("/api/v1/accounts/<account_id>")
+@allow()
+@accepts(AccountChange)
+def change_account(account_id):
+    """Change an account's role, name, password or whether it is active (its sessions end on a new password)."""
+    body = AccountChange().load(request.get_json(silent=True) or {})
+    if not body:
+        raise ApiError(400, "nothing to change")
+    acct = load_account(account_id)
+    if acct is None:
+        raise ApiError(404, f"no account {account_id}")
+    if "password" in body:
+        body["password_hash"] = generate_password_hash(body.pop("password"))
+    runtime().replica.update("accounts", account_id, body)
+    return jsonify(public_account({**acct, **body}))

@@ -1,0 +1,1 @@
+"""The shopping basket: chain orders from the group chat, shopping lists, buying, packing, money, handoff."""

@@ -1,0 +1,1 @@
+"""The demo compound and `menwei demo`."""

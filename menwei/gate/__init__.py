@@ -1,0 +1,1 @@
+"""The gate: control rules, gate checks, the desk, its search, and passes."""

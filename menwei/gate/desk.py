@@ -1,0 +1,160 @@
+"""The gate desk: the page a volunteer works at, and the small JSON views it calls."""
+import orjson
+from flask import Blueprint, render_template, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from sync.tables import DELETED
+
+from menwei.gate.search import LIKE, like_pattern, search
+from menwei.web.errors import ApiError, int_arg
+from menwei.gate.checks import household_outings, load_rules
+from menwei.gate.rules import iso, outing_quota
+from menwei.privacy import mask_row
+from menwei.runtime import runtime
+from menwei.web.auth import allow
+from menwei.web.openapi import accepts
+
+bp = Blueprint("desk", __name__, template_folder="templates")
+api = Blueprint("desk_api", __name__, url_prefix="/api/v1/gate")
+
+
+class SearchIn(Schema):
+    """Body of POST /api/v1/gate/search."""
+
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(load_default="", validate=validate.Length(max=100, error="at most 100 characters"))
+
+
+def _json_object():
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return body
+
+
+EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "temperature", "reasons", "operator")
+
+
+@bp.get("/")
+@allow("operator")
+def desk_page():
+    """The gate desk (Chinese by default, English switchable); every asset is served from here."""
+    rt = runtime()
+    return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role)
+
+
+@api.route("/search", methods=["GET", "POST"])
+@allow("operator", "viewer")
+@accepts(SearchIn, query={"q": {"type": "string", "maxLength": 100}})
+def desk_search():
+    """Search rooms, names (hanzi, pinyin, initials), plates, pass codes and ID numbers.
+
+    The desk POSTs its query so that an ID number typed into it never lands in an access log.
+    """
+    if request.method == "POST":
+        q = SearchIn().load(_json_object())["q"]
+    else:
+        q = request.args.get("q", "")
+    if len(q) > 100:
+        raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
+    with runtime().store.read() as tx:
+        return {"results": search(tx, q)}
+
+
+def _rows(tx, table, where, params, cols=None):
+    t = runtime().catalog[table]
+    cols = cols or ["id"] + list(t.field_names)
+    return [mask_row(t, dict(zip(cols, r))) for r in tx.rows(
+        f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ?", [*params, False])]
+
+
+@api.get("/households/<household_id>")
+@allow("operator", "viewer")
+def household_card(household_id):
+    """A household's card: who lives there, the rules in force, and whether it may go out now and why not."""
+    rt = runtime()
+    at = iso(rt.wall())
+    with rt.store.read() as tx:
+        found = _rows(tx, "households", "id = ?", [household_id])
+        if not found:
+            raise ApiError(404, f"no household {household_id}")
+        hh = found[0]
+        residents = _rows(tx, "residents", "household_id = ?", [household_id],
+                          ["id", "name", "gender", "phone", "party_member", "notes"])
+        rules = load_rules(tx, hh["compound_id"], hh["building_id"], at)
+        outings = household_outings(tx, household_id, at, rules["outing_days"])
+        passes = _rows(tx, "passes", "household_id = ?", [household_id],
+                       ["id", "code", "kind", "holder_name", "valid_until", "revoked"])
+        vehicles = _rows(tx, "vehicles", "household_id = ?", [household_id], ["id", "plate", "notes"])
+    _counted, left, next_at, _recent = outing_quota(rules, outings, at)
+    blocked = rules["level"] == "quarantine"
+    for p in passes:
+        p["revoked"] = bool(p["revoked"])
+    for r in residents:
+        r["party_member"] = bool(r["party_member"]) if r["party_member"] is not None else None
+    return {"household": hh, "residents": residents, "rules": rules, "outings": outings,
+            "outings_left": left, "next_outing_at": next_at, "may_go_out": not blocked and left != 0,
+            "passes": passes, "vehicles": vehicles}
+
+
+@api.get("/events")
+@allow("operator", "viewer")
+@accepts(query={"limit": {"type": "integer", "minimum": 1, "maximum": 200}})
+def recent_events():
+    """The last gate events at this gate (personal data masked)."""
+    rt = runtime()
+    limit = int_arg("limit", 20, 1, 200)
+    t = rt.catalog["gate_events"]
+    with rt.store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join(EVENT_COLS)} FROM gate_events WHERE gate = ? ORDER BY _seq DESC LIMIT ?",
+                       (rt.replica.id, limit))
+    events = []
+    for r in rows:
+        e = dict(zip(EVENT_COLS, r))
+        if e["reasons"]:
+            e["reasons"] = orjson.loads(e["reasons"])
+        events.append(mask_row(t, e))
+    return {"events": events}
+
+
+@api.get("/alerts")
+@allow("operator", "viewer")
+def alerts():
+    """Open fever incidents: the desk keeps them on screen until someone handles them."""
+    with runtime().store.read() as tx:
+        rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'", [],
+                     ["id", "title", "opened_at", "household_id", "gate_event_id"])
+    return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}
+
+
+@api.get("/incidents")
+@allow("operator", "viewer")
+@accepts(query={"q": {"type": "string"}, "status": {"type": "string", "enum": ["open", "investigating", "closed"]}, "kind": {"type": "string", "enum": ["fever", "dispute", "forced_entry", "tip", "other"]}})
+def incidents():
+    """Search incidents by text (title, notes, room, plate), status and kind, newest first."""
+    q, status, kind = request.args.get("q", "").strip(), request.args.get("status"), request.args.get("kind")
+    t = runtime().catalog["incidents"]
+    for name, value in (("status", status), ("kind", kind)):
+        if value is not None and value not in t.by_name[name].choices:
+            raise ApiError(400, f"{name} must be one of {', '.join(t.by_name[name].choices)}", fields={name: "unknown"})
+    where, params = [f"i.{DELETED} = ?"], [False]
+    if status:
+        where.append("i.status = ?")
+        params.append(status)
+    if kind:
+        where.append("i.kind = ?")
+        params.append(kind)
+    if q:
+        like = like_pattern(q)
+        where.append(f"(i.title {LIKE} OR i.notes {LIKE} OR h.label {LIKE} OR v.plate {LIKE})")
+        params += [like, like, like, like]
+    cols = ("id", "kind", "status", "title", "notes", "opened_at", "household_id", "vehicle_id", "gate_event_id")
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT {', '.join('i.' + c for c in cols)}, h.label, v.plate FROM incidents i "
+                       "LEFT JOIN households h ON h.id = i.household_id LEFT JOIN vehicles v ON v.id = i.vehicle_id "
+                       f"WHERE {' AND '.join(where)} ORDER BY i.opened_at DESC LIMIT 200", params)
+    return {"incidents": [dict(zip(cols + ("room", "plate"), r)) for r in rows]}

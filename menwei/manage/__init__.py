@@ -1,0 +1,1 @@
+"""The coordinator's management page and the property office's register import."""

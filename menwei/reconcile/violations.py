@@ -1,0 +1,175 @@
+"""Rule violations no single gate could see while offline, found on the hub from everything that arrived.
+
+Each finding has a ``kind`` and a stable ``key`` so that a coordinator's acknowledgement (a replicated
+``violation_acks`` row) stays attached to it however often the list is recomputed.
+"""
+from collections import defaultdict
+
+from sync.sql_store import DELETED, decode_versions
+from sync.clock import physical_ms
+
+from menwei.gate.checks import load_rules
+from menwei.gate.rules import iso, outing_quota, parse
+from menwei.roster.coverage import local_text
+
+KINDS = ("quota_exceeded", "pass_misused", "out_twice", "duplicate_room")
+_EVENT_COLS = ("id", "gate", "direction", "at", "resident_id", "household_id", "pass_id", "purpose",
+               "person_name", "_origin")
+#: How far before the period events are read, so a quota window or an earlier exit reaching into it counts.
+LOOKBACK_MS = 31 * 86_400_000
+
+
+def find_violations(tx, compound_id, since_ms, until_ms, tz="Asia/Shanghai"):
+    """Every violation in the compound with its evidence, whether acknowledged or not, oldest first.
+
+    Messages give times in ``tz``, the compound's zone; the fields stay UTC ISO like every stored time.
+    """
+    events = _allowed_events(tx, compound_id, since_ms - LOOKBACK_MS, until_ms)
+    canonical = _canonical_households(tx, compound_id)
+    since, until = iso(since_ms), iso(until_ms)
+    found = (_quota(tx, compound_id, events, canonical, since, until)
+             + _pass_misuse(tx, events, since, until, tz)
+             + _out_twice(events, since, until, tz)
+             + _duplicate_rooms(tx, compound_id))
+    acks = _acks(tx, compound_id)
+    for v in found:
+        v["ack"] = acks.get((v["kind"], v["key"]))
+    return sorted(found, key=lambda v: (v["at"] or "", v["kind"], v["key"]))
+
+
+def _allowed_events(tx, compound_id, since_ms, until_ms):
+    rows = tx.rows(f"SELECT {', '.join(_EVENT_COLS)} FROM gate_events WHERE compound_id = ? AND decision = 'allowed' "
+                   "AND at >= ? AND at <= ? ORDER BY at, id", (compound_id, iso(since_ms), iso(until_ms)))
+    return [dict(zip(_EVENT_COLS, r)) for r in rows]
+
+
+def _canonical_households(tx, compound_id):
+    """{household id: (surviving id, building id)}, following merges."""
+    rows = tx.rows("SELECT id, merged_into, building_id, label FROM households WHERE compound_id = ?", (compound_id,))
+    parent = {r[0]: r[1] for r in rows}
+    info = {r[0]: (r[2], r[3]) for r in rows}
+    out = {}
+    for hid in parent:
+        root, seen = hid, set()
+        while parent.get(root) and root not in seen:  # a merge chain; a cycle (two offline merges) stops
+            seen.add(root)
+            root = parent[root]
+        out[hid] = (root, *info.get(root, (None, None)))
+    return out
+
+
+def _evidence(e):
+    return {"event_id": e["id"], "gate": e["gate"], "at": e["at"], "direction": e["direction"],
+            "person_name": e["person_name"]}
+
+
+def _quota(tx, compound_id, events, canonical, since, until):
+    outings = defaultdict(list)
+    for e in events:
+        if e["direction"] == "out" and e["purpose"] == "outing" and e["household_id"]:
+            outings[canonical.get(e["household_id"], (e["household_id"], None, None))].append(e)
+    found, rules_cache = [], {}
+    for (hid, building_id, label), evs in outings.items():
+        for i, e in enumerate(evs):
+            if not (since <= e["at"] <= until):
+                continue
+            day = e["at"][:10]
+            if (building_id, day) not in rules_cache:
+                rules_cache[(building_id, day)] = load_rules(tx, compound_id, building_id, e["at"])
+            rules = rules_cache[(building_id, day)]
+            counted, left, _, recent = outing_quota(rules, [p["at"] for p in evs[:i]], e["at"])
+            if counted and left == 0:
+                window_ms = rules["outing_days"] * 86_400_000
+                earlier = [p for p in evs[:i] if parse(e["at"]).timestamp() * 1000 - parse(p["at"]).timestamp()
+                           * 1000 < window_ms]
+                found.append({"kind": "quota_exceeded", "key": f"{hid}:{e['id']}", "at": e["at"],
+                              "household_id": hid, "household": label,
+                              "gates": sorted({p["gate"] for p in earlier + [e]}),
+                              "message": f"{label or hid}: {len(earlier) + 1} outings in {rules['outing_days']} days "
+                                         f"(quota {rules['outing_quota']})",
+                              "events": [_evidence(p) for p in earlier + [e]]})
+    return found
+
+
+def _pass_misuse(tx, events, since, until, tz):
+    used = [e for e in events if e["pass_id"] and since <= e["at"] <= until]
+    if not used:
+        return []
+    ids = sorted({e["pass_id"] for e in used})
+    marks = ", ".join("?" * len(ids))
+    passes = {r[0]: r for r in tx.rows(
+        f"SELECT id, code, revoked, revoked_reason, valid_from, valid_until, _v FROM passes WHERE id IN ({marks})", ids)}
+    found = []
+    for e in used:
+        p = passes.get(e["pass_id"])
+        if p is None:
+            continue
+        _, code, revoked, revoked_reason, valid_from, valid_until, versions = p
+        problems = []
+        if revoked:
+            stamp = decode_versions(versions).get("revoked", [0])[0]
+            revoked_at = iso(physical_ms(stamp))
+            if revoked_at <= e["at"]:
+                problems.append(f"revoked {local_text(revoked_at, tz)}" + (f" ({revoked_reason})" if revoked_reason else ""))
+        if valid_until and parse(valid_until) < parse(e["at"]):
+            problems.append(f"expired {local_text(valid_until, tz)}")
+        if valid_from and parse(valid_from) > parse(e["at"]):
+            problems.append(f"not valid before {local_text(valid_from, tz)}")
+        if problems:
+            found.append({"kind": "pass_misused", "key": e["id"], "at": e["at"], "pass_id": e["pass_id"],
+                          "household_id": e["household_id"], "gates": [e["gate"]],
+                          "message": f"pass {code} used at {e['gate']} {local_text(e['at'], tz)}: " + "; ".join(problems),
+                          "events": [_evidence(e)]})
+    return found
+
+
+def _out_twice(events, since, until, tz):
+    last = {}
+    found = []
+    for e in events:
+        rid = e["resident_id"]
+        if not rid:
+            continue
+        prev = last.get(rid)
+        if e["direction"] == "out" and prev is not None and prev["direction"] == "out" and since <= e["at"] <= until:
+            found.append({"kind": "out_twice", "key": e["id"], "at": e["at"], "resident_id": rid,
+                          "household_id": e["household_id"], "gates": sorted({prev["gate"], e["gate"]}),
+                          "message": f"{e['person_name'] or rid} went out at {prev['gate']} "
+                                     f"{local_text(prev['at'], tz)} and again at {e['gate']} "
+                                     f"{local_text(e['at'], tz)} without coming back in",
+                          "events": [_evidence(prev), _evidence(e)]})
+        last[rid] = e
+    return found
+
+
+def _duplicate_rooms(tx, compound_id):
+    rows = tx.rows(f"SELECT id, building_id, room, label, _v FROM households WHERE compound_id = ? AND {DELETED} = ? "
+                   "AND merged_into IS NULL", (compound_id, False))
+    groups = defaultdict(list)
+    for hid, building_id, room, label, versions in rows:
+        groups[(building_id, _room_key(room))].append((hid, label, versions))
+    found = []
+    for (building_id, room), hs in groups.items():
+        if len(hs) < 2:
+            continue
+        created = []
+        for hid, label, versions in sorted(hs):
+            v = decode_versions(versions).get("room", [0, None])
+            created.append({"household_id": hid, "label": label, "registered_by": v[1],
+                            "registered_at": iso(physical_ms(v[0]))})
+        created.sort(key=lambda c: c["registered_at"])
+        found.append({"kind": "duplicate_room", "key": f"{building_id}:{room}", "at": created[-1]["registered_at"],
+                      "household_id": created[0]["household_id"], "households": created,
+                      "gates": sorted({c["registered_by"] for c in created if c["registered_by"]}),
+                      "message": f"room {created[0]['label'] or room} is registered {len(created)} times"})
+    return found
+
+
+def _room_key(room):
+    return "".join((room or "").split()).upper()
+
+
+def _acks(tx, compound_id):
+    rows = tx.rows(f"SELECT kind, key, note, acked_by, acked_at FROM violation_acks WHERE compound_id = ? AND {DELETED} = ?",
+                   (compound_id, False))
+    return {(r[0], r[1]): {"note": r[2], "by": r[3], "at": r[4]} for r in rows}

@@ -1,0 +1,1 @@
+"""Dashboard, charts, daily report, exports and the audit trail."""

@@ -1,0 +1,1 @@
+"""Duty rosters: coverage, filling a week, check-in and handovers."""

@@ -1,0 +1,1 @@
+"""The database: its extension, schema checks, Alembic migrations, backups and spreadsheet files."""
