@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hub import create_app as create_hub  # noqa: E402
-from menwei.gate.rules import iso  # noqa: E402
+from menwei.times import iso  # noqa: E402
 from menwei.demo.seed import seed_demo  # noqa: E402
 from sync.ids import new_id  # noqa: E402
 

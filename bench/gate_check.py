@@ -18,7 +18,7 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from menwei.demo.data import generate_compound  # noqa: E402
-from menwei.gate.rules import iso  # noqa: E402
+from menwei.times import iso  # noqa: E402
 from menwei.accounts.views import create_account  # noqa: E402
 from node import create_app as create_node  # noqa: E402
 from sync.ids import new_id  # noqa: E402

@@ -1,9 +1,11 @@
 """The replicated tables of Menwei, declared once: a new table or field is a line here, not new sync code."""
 from sync.tables import Catalog, Field, Table
 
+from menwei.gate.labels import normalise_plate
+
 #: Bumped whenever a declaration below changes, with a new revision in menwei/migrations (`python -m
 #: menwei.store.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -45,7 +47,7 @@ RESIDENTS = Table("residents", fields=[
 VEHICLES = Table("vehicles", fields=[
     Field("compound_id", "ref", required=True),
     Field("household_id", "ref", index=True),
-    Field("plate", required=True, max_length=16, index=True),
+    Field("plate", required=True, max_length=16, index=True, normalise=normalise_plate),  # as the gate looks it up
     Field("notes", "text", max_length=2000),
 ])
 

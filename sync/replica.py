@@ -113,6 +113,7 @@ class Replica:
             view = {}  # rows as earlier writes of this same call left them
             for i, (tname, row_id, data) in enumerate(writes):
                 table = self.catalog[tname]
+                data = table.normalised(data)
                 if table.append_only:
                     existing, exists = None, row_id in appended_ids[tname]
                 else:
@@ -171,6 +172,11 @@ class Replica:
         if origin is not None:
             for ch in changes:
                 ch["origin"] = origin
+        normalising = {name for name, t in self.catalog.tables.items() if t.normalisers}
+        if normalising:  # a change made before its field had a normaliser (an older replica's queue)
+            for ch in changes:
+                if ch["table"] in normalising:
+                    ch["data"] = self.catalog.tables[ch["table"]].normalised(ch["data"])
         if skew_bound_ms is not None and changes:
             self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
         buried = []

@@ -39,6 +39,9 @@ class Field:
     choices: tuple | None = None
     pii: bool = False  # personal data: masked in pages, never logged
     index: bool = False
+    #: One spelling for a value typed many ways (a plate: ``赣k·12345`` → ``赣K12345``), applied to every
+    #: local write of a string at the replica that makes it, so every replica stores and compares one form.
+    normalise: object = _dc_field(default=None, compare=False)
 
     def __post_init__(self):
         if self.type not in FIELD_TYPES:
@@ -160,6 +163,7 @@ class Table:
     def __post_init__(self):
         object.__setattr__(self, "fields", tuple(self.fields))
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "normalisers", {f.name: f.normalise for f in self.fields if f.normalise})
         if self.scope not in (None, "id") and self.scope not in self.by_name:
             raise ValueError(f"table {self.name}: scope field {self.scope!r} is not declared")
 
@@ -179,6 +183,13 @@ class Table:
     def creates(self, data):
         """Whether a change writing ``data`` to a row nobody has would make a whole row (every required field)."""
         return all(data.get(f.name) is not None for f in self.fields if f.required)
+
+    def normalised(self, data):
+        """``data`` with every string value of a field that declares a normaliser in its one spelling."""
+        if not self.normalisers or not any(k in data for k in self.normalisers):
+            return data
+        return {k: (self.normalisers[k](v) if k in self.normalisers and isinstance(v, str) else v)
+                for k, v in data.items()}
 
     def check_data(self, data, creating):
         """Return {field: message} for every problem in a row write (empty when it is valid)."""

@@ -211,7 +211,7 @@ def cluster(tmp_path):
 @pytest.fixture
 def gate(cluster):
     """East gate with building 20 (room 1702: 张三, 李四, a Hubei car) and building 1 (room 101: 王五)."""
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     hub, east = cluster.hub, cluster.nodes["east-gate"]
     cid = cluster.compound_id
 

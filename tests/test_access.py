@@ -20,7 +20,7 @@ EXPECTED = {
     "desk.desk_page": {C, O},
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
     "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W},
-    "gate.check": {C, O},
+    "gate.check": {C, O}, "gate_rules.rules_in_force": EVERYONE, "gate_rules.preview_rule": {C},
     "passes_api.issue": {C}, "passes_api.issue_for_building": {C}, "passes_api.revoke": {C},
     "passes_pages.print_sheet": {C},
     "roster_api.fill_week": {C}, "roster_api.coverage_view": {C, O, V, W}, "roster_api.on_duty_view": {C, O, V, W},

@@ -134,7 +134,7 @@ def test_node_health_says_why_a_node_needs_a_look():
 
 
 def test_reasons_written_by_hand_in_any_shape_count_as_other_and_break_nothing(gate):
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     for reasons in ({"code": "fever"}, "fever", [1, {"code": "quota_used"}], None):
         r = gate.hub.api("POST", "/rows/gate_events", json={
             "compound_id": gate.cluster.compound_id, "gate": "hand", "direction": "out", "decision": "denied",
@@ -147,7 +147,7 @@ def test_reasons_written_by_hand_in_any_shape_count_as_other_and_break_nothing(g
 
 def test_whole_days_come_from_the_cache_and_a_late_event_refreshes_its_day(day, monkeypatch):  # noqa: F811
     from menwei.reports import dashboard_cache
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     g = day
     g.cluster.base.advance(2 * 86_400_000)  # 5 February: 张三 comes back
     g.check(resident_id=g.zhang, direction="in")
@@ -220,7 +220,7 @@ def test_figures_come_from_one_snapshot_while_a_late_batch_lands(day, monkeypatc
     # batch landing between the crossings query and the daily series' one made today's bar disagree
     # with the totals on the same page.
     from conftest import after_statement
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     from sync.ids import new_id
     landed = after_statement(monkeypatch, "GROUP BY g.gate, g.household_id", lambda: day.hub.replica.write([(
         "gate_events", new_id(), {"compound_id": day.cluster.compound_id, "gate": "west-gate", "direction": "out",

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"Chromium not found a
 @pytest.fixture
 def desk(gate, browser):
     """The east gate's desk page, opened after the hub went down."""
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     gate.hub_row("passes", kind="outing", code="K7Q2M9", household_id=gate.h101, holder_name="王五")
     gate.rule(level="closed")
     gate.sync()

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from menwei.gate.rules import iso
+from menwei.times import iso
 
 DAY = 86_400_000
 HOUR = 3_600_000

@@ -32,14 +32,22 @@ def test_browser_register_and_revoke_a_node_publish_a_rule_issue_passes_and_add_
         page.click("#nodes tr[data-node=north-gate] button.revoke")
         page.wait_for_selector("#nodes tr[data-node=north-gate]:has-text('revoked')")
         assert hub.rt.registry.get("north-gate")["revoked"]
-        # Publish a rule for building 20: closed, one outing in three days.
+        # Publish a rule for building 20: closed, outings counted over three days; the preview names
+        # exactly what changes, and the row states only that (the quota of one is inherited).
         page.select_option("#add-rule select[name=building_id]", gate.b20)
+        page.wait_for_selector("#rule-in-force:has-text('开放 open')")
         page.select_option("#add-rule select[name=level]", "closed")
         page.fill("#add-rule input[name=outing_days]", "3")
         page.click("#add-rule button[type=submit]")
-        page.wait_for_selector("#rules td:has-text('1 / 3 天 days')")
+        page.wait_for_selector("#rule-preview:not([hidden])")
+        assert page.inner_text("#rule-changes").splitlines() == ["级别 level: 开放 open → 封闭 closed",
+                                                                 "天数 days: 2 → 3"]
+        page.click("#publish-rule")
+        page.wait_for_selector("#rules td:has-text('3 天 days')")
         rules = hub.api("GET", "/rows/control_rules", query_string={"building_id": gate.b20}).get_json()["rows"]
-        assert [(r["level"], r["outing_quota"], r["outing_days"]) for r in rules] == [("closed", 1, 3)]
+        assert [(r["level"], r["outing_quota"], r["outing_days"]) for r in rules] == [("closed", None, 3)]
+        page.wait_for_selector("#rule-in-force:has-text('每户 1 次 / 3 天')")
+        assert "封闭 closed" in page.inner_text("#rule-in-force")
         # Issue an outing pass to every household of building 20, then open the print sheet.
         page.select_option("#batch-passes select[name=building_id]", gate.b20)
         page.click("#batch-passes button[type=submit]")

@@ -1,7 +1,7 @@
 """Reconciliation after an outage: what arrived late, conflicts, violations no gate could see, and putting it right."""
 import pytest
 
-from menwei.gate.rules import iso
+from menwei.times import iso
 
 HOUR = 3_600_000
 

@@ -11,8 +11,8 @@ from sync.tables import DELETED
 from menwei.basket.shopping import ledger, shopping_list
 from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
 from menwei.web.errors import SANE_DATE, ApiError
-from menwei.gate.checks import only_compound
-from menwei.gate.rules import iso
+from menwei.gate.queries import only_compound
+from menwei.times import iso
 from menwei.runtime import runtime
 from menwei.web.auth import allow
 from menwei.web.openapi import accepts

@@ -78,7 +78,7 @@ def _demo_accounts(app):
 def _demo_rules(rt, compound_id):
     """The lockdown of February 2020: one outing per household every two days, cars out only, 20栋 sealed."""
     from sync.ids import new_id
-    from menwei.gate.rules import iso
+    from menwei.times import iso
     with rt.store.read() as tx:
         if tx.rows("SELECT 1 FROM control_rules WHERE compound_id = ?", (compound_id,)):
             return

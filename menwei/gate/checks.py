@@ -1,30 +1,21 @@
 """POST /api/v1/gate/checks: decide a crossing at the gate and record it, allowed or denied."""
-import re
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from sync.ids import new_id
-from sync.tables import DELETED
 
 from menwei.web.errors import ApiError
-from menwei.gate.rules import Crossing, iso, judge, parse, rules_in_force
+from menwei.gate.labels import normalise_plate, room_label
+from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, one_row, only_compound, operator_on_duty
+from menwei.gate.rules import Crossing, judge
+from menwei.times import iso
 from menwei.privacy import mask_phone
 from menwei.runtime import runtime
 from menwei.web.auth import allow, signed_in_name
 from menwei.web.openapi import accepts
 
 
-def operator_on_duty(tx, node_id):
-    """The name of the volunteer checked in (and not out) at the post this node serves, if any."""
-    rows = tx.rows(f"SELECT v.name FROM shifts s JOIN posts p ON p.id = s.post_id JOIN volunteers v "
-                   f"ON v.id = s.volunteer_id WHERE p.node_id = ? AND s.checked_in_at IS NOT NULL AND "
-                   f"s.checked_out_at IS NULL AND s.{DELETED} = ? AND p.{DELETED} = ? "
-                   "ORDER BY s.checked_in_at DESC LIMIT 1", (node_id, False, False))
-    return rows[0][0] if rows else None
-
 bp = Blueprint("gate", __name__, url_prefix="/api/v1/gate")
-QR_PREFIX = "MENWEI:"
 
 
 class VisitorIn(Schema):
@@ -71,113 +62,58 @@ class CheckIn(Schema):
                                   "subject")
 
 
-def _one(tx, table, where, params):
-    t = runtime().catalog[table]
-    cols = ["id"] + list(t.field_names)
-    rows = tx.rows(f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ? LIMIT 1",
-                   [*params, False])
-    return dict(zip(cols, rows[0])) if rows else None
-
-
-def normalise_plate(plate):
-    """Upper-case a plate and drop spaces, dots and dashes: ``赣k·12345`` → ``赣K12345``."""
-    return re.sub(r"[\s·.\-]", "", plate).upper()
-
-
-def _room_label(room):
-    """Accept ``20-1702``, ``20栋1702``, ``20 1702`` (full-width digits too) and return ``20-1702``."""
-    room = room.translate({0xFF10 + i: 0x30 + i for i in range(10)})
-    m = re.fullmatch(r"\s*(\w+?)\s*(?:栋|幢|号楼|-|\s)\s*(\d+)\s*(?:室)?\s*", room)
-    return f"{m.group(1)}-{m.group(2)}" if m else room.strip()
 
 
 def gather(tx, body, at):
     """Look up everything the rules need for this crossing."""
     rt = runtime()
     c = Crossing(direction=body["direction"], at=at, temperature=body["temperature"], rules={},
-                 id_checked=body["id_checked"], visitor=body.get("visitor"))
+                 id_checked=body["id_checked"], visitor=body.get("visitor"), tz=current_app.config["TIMEZONE"])
     if body.get("code"):
         code = body["code"].strip()
         code = code[len(QR_PREFIX):] if code.upper().startswith(QR_PREFIX) else code
         c.code_given = code.upper()
-        c.pass_ = _one(tx, "passes", "code = ?", [c.code_given])
+        c.pass_ = one_row(tx, "passes", "code = ?", [c.code_given])
         c.code_known = c.pass_ is not None
         if c.pass_:
             body.setdefault("household_id", None)
             body["household_id"] = body["household_id"] or c.pass_.get("household_id")
             body["resident_id"] = body.get("resident_id") or c.pass_.get("resident_id")
             if c.pass_.get("vehicle_id"):
-                c.vehicle = _one(tx, "vehicles", "id = ?", [c.pass_["vehicle_id"]])
+                c.vehicle = one_row(tx, "vehicles", "id = ?", [c.pass_["vehicle_id"]])
     if body.get("plate"):
-        c.vehicle = _one(tx, "vehicles", "plate = ?", [normalise_plate(body["plate"])])
+        c.vehicle = one_row(tx, "vehicles", "plate = ?", [normalise_plate(body["plate"])])
         if c.vehicle is None:
             c.vehicle = {"id": None, "plate": normalise_plate(body["plate"]), "household_id": None}
         body["household_id"] = body.get("household_id") or c.vehicle.get("household_id")
     if body.get("id_number") and not body.get("resident_id"):  # an ID card presented at the gate
-        found = _one(tx, "residents", "id_number = ?", [body["id_number"].upper()])
+        found = one_row(tx, "residents", "id_number = ?", [body["id_number"].upper()])
         if found is None:
             raise ApiError(404, "no resident with this ID number", fields={"id_number": "not registered here"})
         body["resident_id"] = found["id"]
         c.id_checked = True
     if body.get("resident_id"):
-        c.resident = _one(tx, "residents", "id = ?", [body["resident_id"]])
+        c.resident = one_row(tx, "residents", "id = ?", [body["resident_id"]])
         if c.resident is None:
             raise ApiError(404, f"no resident {body['resident_id']}", fields={"resident_id": "unknown resident"})
         body["household_id"] = body.get("household_id") or c.resident["household_id"]
     if body.get("room") and not body.get("household_id"):
-        hh = _one(tx, "households", "label = ? AND merged_into IS NULL", [_room_label(body["room"])])
+        hh = one_row(tx, "households", "label = ? AND merged_into IS NULL", [room_label(body["room"]) or body["room"].strip()])
         if hh is None:
             raise ApiError(404, f"no household {body['room']}", fields={"room": "unknown room"})
         body["household_id"] = hh["id"]
     if body.get("household_id"):
-        c.household = _one(tx, "households", "id = ?", [body["household_id"]])
+        c.household = one_row(tx, "households", "id = ?", [body["household_id"]])
         if c.household is None:
             raise ApiError(404, f"no household {body['household_id']}", fields={"household_id": "unknown"})
         if c.household.get("merged_into"):  # a pass or resident still naming a merged duplicate
-            c.household = _one(tx, "households", "id = ?", [c.household["merged_into"]]) or c.household
+            c.household = one_row(tx, "households", "id = ?", [c.household["merged_into"]]) or c.household
     compound_id = (c.household or {}).get("compound_id") or rt.compound_id or \
         only_compound(tx, "subject", "say which household or pass this is")
     c.rules = load_rules(tx, compound_id, (c.household or {}).get("building_id"), at)
     if c.household is not None:
         c.outings = household_outings(tx, c.household["id"], at, c.rules["outing_days"])
     return c, compound_id
-
-
-_RULE_COLS = ("level", "outing_quota", "outing_days", "vehicle_policy", "fever_threshold",
-              "work_pass_needs_certificate")
-
-
-def load_rules(tx, compound_id, building_id, at):
-    """The control rules in force at ``at`` for a building (or the whole compound)."""
-    rows = [dict(zip(("building_id", "effective_from") + _RULE_COLS, r)) for r in tx.rows(
-        f"SELECT building_id, effective_from, {', '.join(_RULE_COLS)} FROM control_rules "
-        f"WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))]
-    for r in rows:
-        if r["work_pass_needs_certificate"] is not None:
-            r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
-    return rules_in_force(rows, building_id, at)
-
-
-def household_outings(tx, household_id, at, days):
-    """Times of the household's counted outings in the ``days`` before ``at``, oldest first.
-
-    Outings recorded under a duplicate household merged into this one count too.
-    """
-    since = iso(parse(at).timestamp() * 1000 - days * 86_400_000)
-    ids = [household_id] + [r[0] for r in tx.rows("SELECT id FROM households WHERE merged_into = ?",
-                                                   (household_id,))]
-    marks = ", ".join("?" * len(ids))
-    return [r[0] for r in tx.rows(
-        f"SELECT at FROM gate_events WHERE household_id IN ({marks}) AND at > ? AND direction = 'out' "
-        "AND decision = 'allowed' AND purpose = 'outing' ORDER BY at", (*ids, since))]
-
-
-def only_compound(tx, field, message):
-    """The compound id when this replica holds exactly one; else a 400 naming ``field``."""
-    rows = tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? LIMIT 2", (False,))
-    if len(rows) != 1:
-        raise ApiError(400, message, fields={field: "compound unknown"})
-    return rows[0][0]
 
 
 @bp.post("/checks")

@@ -7,8 +7,9 @@ from sync.tables import DELETED
 
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.checks import household_outings, load_rules
-from menwei.gate.rules import iso, outing_quota
+from menwei.gate.queries import household_outings, load_rules
+from menwei.gate.rules import outing_quota
+from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
 from menwei.web.auth import allow

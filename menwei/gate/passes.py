@@ -10,8 +10,8 @@ from sync.ids import new_id
 from sync.tables import DELETED
 
 from menwei.web.errors import ApiError
-from menwei.gate.checks import QR_PREFIX, only_compound
-from menwei.gate.rules import iso, parse
+from menwei.gate.queries import QR_PREFIX, only_compound
+from menwei.times import iso, parse
 from menwei.runtime import runtime
 from menwei.web.auth import allow
 from menwei.web.openapi import accepts

@@ -6,13 +6,12 @@ import re
 
 from sync.tables import DELETED
 
+from menwei.gate import labels
+from menwei.gate.labels import fold, looks_like_plate, normalise_plate
+
 MAX_RESULTS = 20
-_ROOM = re.compile(r"^\s*(\d+)\s*(?:栋|幢|号楼|-|\s)\s*(\d*)\s*室?\s*$")
-_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Za-z]")
 LIKE = "LIKE ? ESCAPE '\\'"  # with a like_pattern(): what is typed is matched literally
 _CODE = re.compile(r"^(?:MENWEI:)?[A-Z0-9]{5,12}$", re.I)
-_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
-    | {0xFF41 + i: 0x61 + i for i in range(26)} | {0xFF0D: 0x2D, 0x3000: 0x20}
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,23 +50,17 @@ def like_pattern(text, contains=True):
     return f"%{escaped}%" if contains else f"{escaped}%"
 
 
-def normalise(q):
-    """Fold full-width digits and letters, trim, and map ü/v to u as in the table."""
-    return q.translate(_FULLWIDTH).strip()
-
-
 def room_label(q):
-    """Turn ``20栋1702``, ``20-1702`` or ``20 1702`` into ``20-1702`` (None if it is not a room)."""
-    q = normalise(q)
+    """A room as typed → ``20-1702`` (labels.room_label); a building number alone → ``20-``, its rooms."""
+    q = fold(q)
     if re.fullmatch(r"\d{1,3}", q):  # a building number alone lists its rooms
         return q + "-"
-    m = _ROOM.match(q)
-    return f"{m.group(1)}-{m.group(2)}" if m else None
+    return labels.room_label(q)
 
 
 def search(tx, q):
     """Find what a volunteer typed: [{kind, id, label, detail, household_id}] best first."""
-    q = normalise(q)
+    q = fold(q)
     if not q:
         return []
     out = []
@@ -93,13 +86,13 @@ def search(tx, q):
                          (code, False)):
             out.append({"kind": "pass", "id": r[0], "label": r[1], "detail": f"{r[2]} {r[3] or ''}".strip(),
                         "household_id": r[4]})
-    if _PLATE.match(q):
-        plate = re.sub(r"[\s·.\-]", "", q).upper()
+    if looks_like_plate(q):  # stored plates are normalised (labels.normalise_plate), so is what was typed
+        plate = normalise_plate(q)
         for r in tx.rows(f"SELECT v.id, v.plate, v.household_id, h.label FROM vehicles v LEFT JOIN households h "
                          f"ON h.id = v.household_id WHERE v.plate {LIKE} AND v.{DELETED} = ? LIMIT ?",
                          (like_pattern(plate, False), False, MAX_RESULTS)):
             out.append({"kind": "vehicle", "id": r[0], "label": r[1], "detail": r[3], "household_id": r[2]})
-    if re.search(r"[\u4e00-\u9fff]", q) and not _PLATE.match(q) and not label:
+    if re.search(r"[\u4e00-\u9fff]", q) and not looks_like_plate(q) and not label:
         rows = tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
                        f"ON h.id = r.household_id WHERE r.name {LIKE} AND r.{DELETED} = ? ORDER BY r.name LIMIT ?",
                        (like_pattern(q), False, MAX_RESULTS))

@@ -10,8 +10,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from menwei.web.auth import allow
 from menwei.web.errors import ApiError
-from menwei.gate.rules import DEFAULTS
-from menwei.gate.checks import only_compound
+from menwei.gate.queries import only_compound
 from menwei.manage.registry_import import import_residents
 from menwei.runtime import runtime
 
@@ -24,7 +23,7 @@ REGISTER_SUFFIXES = (".xlsx", ".csv")
 @allow()
 def manage_page():
     """Nodes (register, revoke), control rules (in force, add), passes (batch issue, print, revoke), accounts."""
-    return render_template("manage.html", is_hub=runtime().role == "hub", defaults=DEFAULTS)
+    return render_template("manage.html", is_hub=runtime().role == "hub")
 
 
 @api.post("/registry/import")

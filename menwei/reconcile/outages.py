@@ -5,7 +5,7 @@ carries, and the conflicts recorded when the changes merged.
 """
 from sync.clock import physical_ms
 
-from menwei.gate.rules import iso
+from menwei.times import iso
 
 #: Tables whose rows a coordinator reads as "what happened"; the rest are counted, not listed.
 _EVENT_COLS = ("id", "at", "direction", "decision", "person_name", "purpose")

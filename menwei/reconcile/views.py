@@ -8,8 +8,8 @@ from sync.ids import new_id
 from menwei.web.rows import load_conflicts
 from menwei.web.auth import actor_name, allow
 from menwei.web.errors import ApiError
-from menwei.gate.checks import only_compound
-from menwei.gate.rules import iso
+from menwei.gate.queries import only_compound
+from menwei.times import iso
 from menwei.reconcile.merge import merge_households
 from menwei.web.openapi import accepts
 from menwei.web.periods import PERIOD_QUERY, period

@@ -8,12 +8,12 @@ from collections import defaultdict
 from sync.sql_store import DELETED, decode_versions
 from sync.clock import physical_ms
 
-from menwei.gate.checks import load_rules
-from menwei.gate.rules import iso, outing_quota, parse
-from menwei.roster.coverage import local_text
+from menwei.gate.queries import load_rules
+from menwei.gate.rules import is_counted_outing, outing_quota, pass_problems
+from menwei.times import iso, local_text
 
 KINDS = ("quota_exceeded", "pass_misused", "out_twice", "duplicate_room")
-_EVENT_COLS = ("id", "gate", "direction", "at", "resident_id", "household_id", "pass_id", "purpose",
+_EVENT_COLS = ("id", "gate", "direction", "decision", "at", "resident_id", "household_id", "pass_id", "purpose",
                "person_name", "_origin")
 #: How far before the period events are read, so a quota window or an earlier exit reaching into it counts.
 LOOKBACK_MS = 31 * 86_400_000
@@ -66,7 +66,7 @@ def _evidence(e):
 def _quota(tx, compound_id, events, canonical, since, until):
     outings = defaultdict(list)
     for e in events:
-        if e["direction"] == "out" and e["purpose"] == "outing" and e["household_id"]:
+        if is_counted_outing(e) and e["household_id"]:
             outings[canonical.get(e["household_id"], (e["household_id"], None, None))].append(e)
     found, rules_cache = [], {}
     for (hid, building_id, label), evs in outings.items():
@@ -78,10 +78,8 @@ def _quota(tx, compound_id, events, canonical, since, until):
                 rules_cache[(building_id, day)] = load_rules(tx, compound_id, building_id, e["at"])
             rules = rules_cache[(building_id, day)]
             counted, left, _, recent = outing_quota(rules, [p["at"] for p in evs[:i]], e["at"])
-            if counted and left == 0:
-                window_ms = rules["outing_days"] * 86_400_000
-                earlier = [p for p in evs[:i] if parse(e["at"]).timestamp() * 1000 - parse(p["at"]).timestamp()
-                           * 1000 < window_ms]
+            if counted and left == 0:  # the gate's own judgement (rules.outing_quota) would have refused it
+                earlier = evs[i - len(recent):i]  # the counted outings in its window, oldest first
                 found.append({"kind": "quota_exceeded", "key": f"{hid}:{e['id']}", "at": e["at"],
                               "household_id": hid, "household": label,
                               "gates": sorted({p["gate"] for p in earlier + [e]}),
@@ -105,22 +103,25 @@ def _pass_misuse(tx, events, since, until, tz):
         if p is None:
             continue
         _, code, revoked, revoked_reason, valid_from, valid_until, versions = p
-        problems = []
-        if revoked:
-            stamp = decode_versions(versions).get("revoked", [0])[0]
-            revoked_at = iso(physical_ms(stamp))
-            if revoked_at <= e["at"]:
-                problems.append(f"revoked {local_text(revoked_at, tz)}" + (f" ({revoked_reason})" if revoked_reason else ""))
-        if valid_until and parse(valid_until) < parse(e["at"]):
-            problems.append(f"expired {local_text(valid_until, tz)}")
-        if valid_from and parse(valid_from) > parse(e["at"]):
-            problems.append(f"not valid before {local_text(valid_from, tz)}")
+        revoked_at = iso(physical_ms(decode_versions(versions).get("revoked", [0])[0])) if revoked else None
+        found_problems = pass_problems({"revoked": revoked, "revoked_reason": revoked_reason, "valid_from": valid_from,
+                                        "valid_until": valid_until}, e["at"], revoked_at)  # the gate's own rule
+        problems = [_problem_text(kind, facts, tz) for kind, facts in found_problems]
         if problems:
             found.append({"kind": "pass_misused", "key": e["id"], "at": e["at"], "pass_id": e["pass_id"],
                           "household_id": e["household_id"], "gates": [e["gate"]],
                           "message": f"pass {code} used at {e['gate']} {local_text(e['at'], tz)}: " + "; ".join(problems),
                           "events": [_evidence(e)]})
     return found
+
+
+def _problem_text(kind, facts, tz):
+    if kind == "pass_revoked":
+        reason = facts.get("revoked_reason")
+        return f"revoked {local_text(facts['revoked_at'], tz)}" + (f" ({reason})" if reason else "")
+    if kind == "pass_expired":
+        return f"expired {local_text(facts['valid_until'], tz)}"
+    return f"not valid before {local_text(facts['valid_from'], tz)}"
 
 
 def _out_twice(events, since, until, tz):

@@ -12,7 +12,7 @@ from sync.clock import physical_ms
 from sync.replica import Replica
 from sync.tables import DELETED
 
-from menwei.gate.rules import iso
+from menwei.times import iso
 from menwei.privacy import mask_for
 
 MAX_VALUE_CHARS = 200

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sync.tables import DELETED
 
-from menwei.gate.rules import iso
+from menwei.times import iso
 from menwei.tables import ORDER_STATUSES
 
 COUNTERS = ("out", "in", "denied", "fevers", "visitors", "currently_out", "open_incidents")

@@ -11,8 +11,10 @@ from menwei.reports import charts
 from menwei.web.auth import ROLES, allow, current_principal
 from menwei.reports.dashboard import MAX_DAYS, Scope, figures, node_health
 from menwei.web.errors import ApiError
-from menwei.gate.checks import load_rules
-from menwei.gate.rules import DEFAULTS, iso
+from menwei.gate.queries import load_rules
+from menwei.gate.rules import REASONS as RULE_REASONS, reason_label
+from menwei.gate.rules import DEFAULTS
+from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
 
@@ -22,12 +24,7 @@ home = Blueprint("dashboard_home", __name__)  # the hub's "/" (a node's "/" is i
 VIEWERS = ("operator", "viewer")
 PARAMS = ("from", "to", "compound_id", "gate", "origin", "building_id")  # origin: another name for gate
 ORIGIN = re.compile(r"^[\w.-]{1,64}$")
-REASONS = {"fever": "发热 fever", "quota_used": "外出次数已用 quota used", "unknown_person": "非登记人员 unknown person",
-           "unknown_code": "无此通行证 unknown pass", "pass_revoked": "通行证已作废 pass revoked",
-           "pass_expired": "通行证过期 pass expired", "pass_not_yet_valid": "通行证未生效 pass not yet valid",
-           "certificate_missing": "缺单位证明 no certificate", "id_not_checked": "未核身份证 ID not checked",
-           "vehicle_banned": "禁止车辆 vehicles banned", "vehicle_exit_only": "车辆只出不进 vehicles exit only",
-           "quarantined_building": "楼栋隔离 building quarantined", "operator": "值班员拒绝 refused by operator"}
+REASONS = {code: reason_label(code) for code in RULE_REASONS}  # one table of reasons: gate.rules.REASONS
 STATUSES = {"requested": "已登记 requested", "bought": "已买 bought", "partly_bought": "部分买到 partly bought",
             "packed": "已打包 packed", "at_building": "已到楼下 at building", "delivered": "已送达 delivered",
             "refused": "拒收 refused"}

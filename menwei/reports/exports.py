@@ -15,7 +15,7 @@ from sync.tables import DELETED
 
 from menwei.web.auth import allow
 from menwei.web.errors import ApiError
-from menwei.gate.rules import iso
+from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
 from menwei.store.spreadsheets import csv_safe, write_xlsx

@@ -12,7 +12,7 @@ from menwei.web.auth import allow
 from menwei.reports.dashboard import COUNTERS, Scope
 from menwei.reports.dashboard_views import REASONS, STATUSES, chart_set, dashboard_data
 from menwei.web.errors import ApiError
-from menwei.gate.checks import only_compound
+from menwei.gate.queries import only_compound
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
 from menwei.store.spreadsheets import write_xlsx

@@ -2,7 +2,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from menwei.gate.rules import iso, parse
+from menwei.times import iso, parse
 
 
 def _ms(t):
@@ -76,6 +76,3 @@ def local_day_start(at, tz):
     return iso(dt.datetime.combine(local.date(), dt.time(0), zone).timestamp() * 1000)
 
 
-def local_text(at, tz, fmt="%m-%d %H:%M"):
-    """A stored time shown in the compound's time zone."""
-    return parse(at).astimezone(ZoneInfo(tz)).strftime(fmt) if at else ""

@@ -10,8 +10,9 @@ from sync.ids import new_id
 from sync.tables import DELETED
 
 from menwei.web.errors import SANE_DATE, ApiError, int_arg
-from menwei.gate.rules import iso, parse
-from menwei.roster.coverage import coverage, fill, local_day_start, local_text, on_duty
+from menwei.times import iso, parse
+from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
+from menwei.times import local_text
 from menwei.runtime import runtime
 from menwei.web.auth import allow
 from menwei.web.openapi import accepts

@@ -26,6 +26,7 @@ def shared_blueprints():
     from menwei.gate.checks import bp as gate_bp
     from menwei.gate.desk import api as desk_api
     from menwei.gate.passes import api as passes_api, pages as passes_pages
+    from menwei.gate.rule_views import bp as gate_rules_bp
     from menwei.manage.views import api as manage_api, pages as manage_pages
     from menwei.reports.dashboard_views import api as dashboard_api, pages as dashboard_pages
     from menwei.reports.exports import api as exports_api, pages as exports_pages
@@ -39,7 +40,7 @@ def shared_blueprints():
                          static_url_path=f"/assets/{name}") for name in ASSET_PACKAGES]
     return [dashboard_api, dashboard_pages, reports_api, reports_pages, exports_api, exports_pages,
             manage_pages, manage_api, basket_api, basket_pages, roster_api, roster_pages, passes_api,
-            passes_pages, rows_bp, gate_bp, desk_api, accounts_bp, openapi_bp, *assets]
+            passes_pages, rows_bp, gate_bp, gate_rules_bp, desk_api, accounts_bp, openapi_bp, *assets]
 
 
 def build_app(import_name, role, features=(), test_config=None, instance_path=None):

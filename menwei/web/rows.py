@@ -10,7 +10,7 @@ from sync.sql_bulk import unindexed
 from sync.tables import DELETED
 
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.rules import iso
+from menwei.times import iso
 from menwei.web.periods import PERIOD_QUERY, bounds
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
@@ -28,7 +28,7 @@ def _table(name):
     return cat[name]
 
 
-def _schema(table):
+def table_schema(table):
     """A marshmallow schema for writes to ``table``, built from its declaration."""
     if table.name not in _SCHEMAS:
         attrs = {f.name: fields.Raw(allow_none=not f.required) for f in table.fields}
@@ -49,7 +49,7 @@ def _body(table):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "body must be a JSON object")
-    return _schema(table).load(data)
+    return table_schema(table).load(data)
 
 
 def _columns(table):

@@ -4,6 +4,13 @@
   const {el, row, api, send, post, say, local} = window.Menwei;
   const isHub = document.body.dataset.hub === "yes";
   const LEVEL = {open: "开放 open", semi_closed: "半封闭 semi-closed", closed: "封闭 closed", quarantine: "隔离 quarantine"};
+  const VEHICLES = {free: "车辆自由 vehicles free", exit_only: "车辆只出不进 vehicles exit only", banned: "车辆禁行 vehicles banned"};
+  const FIELD = {level: "级别 level", outing_quota: "每户外出次数 outings per household", outing_days: "天数 days",
+                 vehicle_policy: "车辆 vehicles", fever_threshold: "发热线 fever threshold",
+                 work_pass_needs_certificate: "工作证需单位证明 work pass needs a certificate"};
+  const shown = (field, v) => field === "level" ? LEVEL[v] : field === "vehicle_policy" ? VEHICLES[v]
+    : typeof v === "boolean" ? (v ? "是 yes" : "否 no") : String(v);
+  let pendingRule = null;
   let buildings = {};
 
   const formData = (form) => Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ""));
@@ -61,9 +68,28 @@
     const tbody = document.querySelector("#rules tbody");
     tbody.replaceChildren(...rules.map((r) => row([
       local(r.effective_from), r.building_id ? (buildings[r.building_id] || {}).number + " 栋" : "全小区 compound",
-      LEVEL[r.level] || "", r.outing_quota != null ? `${r.outing_quota} / ${r.outing_days ?? "?"} 天 days` : "",
-      r.vehicle_policy || "", r.fever_threshold ?? ""])));
+      // each row shows what it changes; a blank cell inherits what was in force before it
+      LEVEL[r.level] || "", [r.outing_quota != null ? `${r.outing_quota} 次 times` : "",
+                             r.outing_days != null ? `${r.outing_days} 天 days` : ""].filter(Boolean).join(" / "),
+      r.vehicle_policy ? VEHICLES[r.vehicle_policy] : "", r.fever_threshold ?? ""])));
   }
+
+  function ruleScope() {
+    const form = document.getElementById("add-rule");
+    return {compound_id: form.compound_id.value, building_id: form.building_id.value};
+  }
+
+  async function loadRuleInForce() {
+    const {compound_id, building_id} = ruleScope();
+    if (!compound_id) return;
+    const q = new URLSearchParams({compound_id, ...(building_id ? {building_id} : {})});
+    const {rules} = await api(`/api/v1/gate/rules?${q}`);
+    document.getElementById("rule-in-force").textContent = "现行规则 In force now: " + [
+      LEVEL[rules.level], `每户 ${rules.outing_quota} 次 / ${rules.outing_days} 天 (${rules.outing_quota} per ${rules.outing_days} days)`,
+      VEHICLES[rules.vehicle_policy], `发热 fever ≥ ${rules.fever_threshold}°C`].join(" · ");
+  }
+
+  function hidePreview() { document.getElementById("rule-preview").hidden = true; pendingRule = null; }
 
   async function loadAccounts() {
     const {accounts} = await api("/api/v1/accounts");
@@ -88,12 +114,35 @@
     form.reset(); loadPlaces(); loadNodes();
   });
   onSubmit("add-rule", async (form, data) => {
+    // A rule row states only what it changes: fields left "unchanged" are not sent, and inherit.
     for (const k of ["outing_quota", "outing_days"]) if (k in data) data[k] = parseInt(data[k], 10);
     if ("fever_threshold" in data) data.fever_threshold = parseFloat(data.fever_threshold);
-    data.effective_from = new Date(data.effective_from || Date.now()).toISOString();
-    await post("/api/v1/rows/control_rules", data);
-    say("规则已发布 rule published; gates get it at their next sync"); loadRules();
+    // left empty, a rule takes effect now by the server's clock (a desk computer's clock may be off)
+    if (data.effective_from) data.effective_from = new Date(data.effective_from).toISOString();
+    const {changes, row} = await post("/api/v1/gate/rules/preview", data);
+    if (!changes.length) { hidePreview(); say("此规则不改变现行规则 this rule changes nothing in force", true); return; }
+    pendingRule = row;
+    document.getElementById("rule-changes").replaceChildren(...changes.map((c) =>
+      el("li", `${FIELD[c.field]}: ${shown(c.field, c.before)} → ${shown(c.field, c.after)}`)));
+    const box = document.getElementById("rule-preview");
+    box.hidden = false;
+    document.getElementById("publish-rule").focus();
   });
+  document.getElementById("publish-rule").addEventListener("click", async () => {
+    if (!pendingRule) return;
+    try {
+      await post("/api/v1/rows/control_rules", pendingRule);
+      hidePreview();
+      const form = document.getElementById("add-rule");  // the scope stays chosen; the changes are cleared
+      for (const name of ["level", "outing_quota", "outing_days", "vehicle_policy", "fever_threshold", "effective_from"]) form[name].value = "";
+      say("规则已发布 rule published; gates get it at their next sync");
+      await Promise.all([loadRules(), loadRuleInForce()]);
+    } catch (e) { say(e.message, true); }
+  });
+  document.getElementById("cancel-rule").addEventListener("click", hidePreview);
+  for (const name of ["compound_id", "building_id"]) {
+    document.getElementById("add-rule")[name].addEventListener("change", () => { hidePreview(); loadRuleInForce().catch((e) => say(e.message, true)); });
+  }
   onSubmit("batch-passes", async (form, data) => {
     if (data.valid_until) data.valid_until = new Date(data.valid_until + "T23:59:59").toISOString();
     const r = await post("/api/v1/gate/passes/batch", data);
@@ -124,7 +173,7 @@
   });
 
   (async () => {
-    try { await loadPlaces(); await Promise.all([loadNodes(), loadRules(), loadAccounts()]); }
+    try { await loadPlaces(); await Promise.all([loadNodes(), loadRules(), loadRuleInForce(), loadAccounts()]); }
     catch (e) { say(e.message, true); }
   })();
 })();

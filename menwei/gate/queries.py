@@ -1,0 +1,67 @@
+"""The queries the gate's rules need, shared by the gate check, the desk, the hub's violation finder and the
+pages that must know which compound they serve."""
+from sync.tables import DELETED
+
+from menwei.gate.rules import COUNTED_OUTING_SQL, RULE_FIELDS, rules_in_force
+from menwei.runtime import runtime
+from menwei.times import iso, parse
+from menwei.web.errors import ApiError
+
+#: What a pass's QR code holds before the pass code: ``MENWEI:K7QM2XPA``.
+QR_PREFIX = "MENWEI:"
+
+
+def operator_on_duty(tx, node_id):
+    """The name of the volunteer checked in (and not out) at the post this node serves, if any."""
+    rows = tx.rows(f"SELECT v.name FROM shifts s JOIN posts p ON p.id = s.post_id JOIN volunteers v "
+                   f"ON v.id = s.volunteer_id WHERE p.node_id = ? AND s.checked_in_at IS NOT NULL AND "
+                   f"s.checked_out_at IS NULL AND s.{DELETED} = ? AND p.{DELETED} = ? "
+                   "ORDER BY s.checked_in_at DESC LIMIT 1", (node_id, False, False))
+    return rows[0][0] if rows else None
+
+
+def one_row(tx, table, where, params):
+    """One live row of ``table`` matching ``where`` as a dict of its fields, or None."""
+    t = runtime().catalog[table]
+    cols = ["id"] + list(t.field_names)
+    rows = tx.rows(f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ? LIMIT 1",
+                   [*params, False])
+    return dict(zip(cols, rows[0])) if rows else None
+
+
+def rule_rows(tx, compound_id):
+    """Every control rule row of a compound (each states only the fields it changes)."""
+    cols = ("id", "building_id", "effective_from", "notes") + RULE_FIELDS
+    rows = [dict(zip(cols, r)) for r in tx.rows(
+        f"SELECT {', '.join(cols)} FROM control_rules WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))]
+    for r in rows:
+        if r["work_pass_needs_certificate"] is not None:
+            r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])
+    return rows
+
+
+def load_rules(tx, compound_id, building_id, at):
+    """The control rules in force at ``at`` for a building (or the whole compound)."""
+    return rules_in_force(rule_rows(tx, compound_id), building_id, at)
+
+
+def household_outings(tx, household_id, at, days):
+    """Times of the household's counted outings in the ``days`` before ``at``, oldest first.
+
+    Outings recorded under a duplicate household merged into this one count too.
+    """
+    since = iso(parse(at).timestamp() * 1000 - days * 86_400_000)
+    ids = [household_id] + [r[0] for r in tx.rows("SELECT id FROM households WHERE merged_into = ?",
+                                                   (household_id,))]
+    marks = ", ".join("?" * len(ids))
+    return [r[0] for r in tx.rows(
+        f"SELECT at FROM gate_events WHERE household_id IN ({marks}) AND at > ? AND {COUNTED_OUTING_SQL} "
+        "ORDER BY at", (*ids, since))]
+
+
+def only_compound(tx, field, message):
+    """The compound id when this replica holds exactly one; else a 400 naming ``field``."""
+    rows = tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? LIMIT 2", (False,))
+    if len(rows) != 1:
+        raise ApiError(400, message, fields={field: "compound unknown"})
+    return rows[0][0]
