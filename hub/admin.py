@@ -2,7 +2,7 @@
 import hashlib
 import secrets
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from marshmallow import RAISE, Schema, fields, validate
 
 from menwei.web.errors import ApiError
@@ -43,9 +43,8 @@ def list_nodes():
 @bp.post("/nodes")
 @allow()
 @accepts(AddNode)
-def add_node():
+def add_node(body):
     """Register a node for a compound and return its one-time enrolment code."""
-    body = AddNode().load(request.get_json(silent=True) or {})
     rt = runtime()
     with rt.store.read() as tx:
         if not tx.rows("SELECT id FROM compounds WHERE id = ? AND _deleted = ?", (body["compound_id"], False)):

@@ -154,11 +154,10 @@ class Login(Schema):
 @bp.post("/api/v1/auth/login")
 @public
 @accepts(Login)
-def api_login():
+def api_login(body):
     """Sign in with JSON; the answer carries the CSRF token to send as X-CSRF-Token on writes."""
     if not request.is_json:  # a cross-site form cannot send JSON without the browser asking first
         raise ApiError(415, "send the credentials as application/json")
-    body = Login().load(request.get_json(silent=True) or {})
     acct = authenticate(body["username"], body["password"])
     token = start_session(acct)
     return jsonify({**public_account(acct), "csrf_token": token})
@@ -216,18 +215,16 @@ def list_accounts():
 @bp.post("/api/v1/accounts")
 @allow()
 @accepts(NewAccount)
-def add_account():
+def add_account(body):
     """Create an account."""
-    body = NewAccount().load(request.get_json(silent=True) or {})
     return jsonify(create_account(**body)), 201
 
 
 @bp.patch("/api/v1/accounts/<account_id>")
 @allow()
 @accepts(AccountChange)
-def change_account(account_id):
+def change_account(account_id, body):
     """Change an account's role, name, password or whether it is active (its sessions end on a new password)."""
-    body = AccountChange().load(request.get_json(silent=True) or {})
     if not body:
         raise ApiError(400, "nothing to change")
     acct = load_account(account_id)

@@ -102,9 +102,8 @@ def _lines_of(line):
 @api.post("/chains/preview")
 @allow("volunteer")
 @accepts(ChainIn)
-def preview_chain():
+def preview_chain(body):
     """Read a pasted chain into draft orders to review; nothing is written."""
-    body = ChainIn().load(request.get_json(silent=True) or {})
     with runtime().store.read() as tx:
         rooms = _rooms(tx)
         existing = _orders(tx, body["delivery_date"].isoformat())
@@ -121,9 +120,8 @@ def preview_chain():
 @api.post("/chains/import")
 @allow("volunteer")
 @accepts(ChainIn)
-def import_chain():
+def import_chain(body):
     """Create draft orders from a chain; a re-paste adds only new lines and marks edited ones to confirm."""
-    body = ChainIn().load(request.get_json(silent=True) or {})
     rt = runtime()
     day = body["delivery_date"].isoformat()
     with rt.store.read() as tx:
@@ -260,9 +258,8 @@ def _step(oid, allowed_from, data):
 @api.post("/orders/<oid>/bought")
 @allow("volunteer")
 @accepts(BoughtIn)
-def mark_bought(oid):
+def mark_bought(oid, body):
     """Record what was bought for an order, at what price, by whom paid; missing lines make it partly bought."""
-    body = BoughtIn().load(request.get_json(silent=True) or {})
     rt = runtime()
     with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
@@ -292,9 +289,8 @@ def mark_bought(oid):
 @api.post("/orders/<oid>/packed")
 @allow("volunteer")
 @accepts(StepIn)
-def mark_packed(oid):
+def mark_packed(oid, body):
     """The household's bag(s) are packed and checked against the order."""
-    body = StepIn().load(request.get_json(silent=True) or {})
     return _step(oid, ("bought", "partly_bought"), {"status": "packed", "bags": body["bags"] or 1})
 
 
@@ -308,9 +304,8 @@ def mark_at_building(oid):
 @api.post("/orders/<oid>/delivered")
 @allow("volunteer")
 @accepts(StepIn)
-def mark_delivered(oid):
+def mark_delivered(oid, body):
     """Staff carried the bags to the door of the flat."""
-    body = StepIn().load(request.get_json(silent=True) or {})
     if not body["by"]:
         raise ApiError(400, "say who delivered it", fields={"by": "missing"})
     return _step(oid, ("packed", "at_building"), {"status": "delivered", "delivered_by": body["by"],
@@ -320,9 +315,8 @@ def mark_delivered(oid):
 @api.post("/orders/<oid>/refused")
 @allow("volunteer")
 @accepts(StepIn)
-def mark_refused(oid):
+def mark_refused(oid, body):
     """The household refused the order (or it could not be delivered), with the reason."""
-    body = StepIn().load(request.get_json(silent=True) or {})
     if not body["reason"]:
         raise ApiError(400, "say why", fields={"reason": "missing"})
     return _step(oid, ("requested", "bought", "partly_bought", "packed", "at_building"),
@@ -364,9 +358,8 @@ def _money(table, body, extra):
 @api.post("/receipts")
 @allow("volunteer")
 @accepts(MoneyIn)
-def add_receipt():
+def add_receipt(body):
     """A volunteer records a till receipt they paid for a shopping day."""
-    body = MoneyIn().load(request.get_json(silent=True) or {})
     if not body["delivery_date"]:
         raise ApiError(400, "which shopping day", fields={"delivery_date": "missing"})
     return _money("receipts", body, {"delivery_date": body["delivery_date"].isoformat(), "total": body["amount"],
@@ -389,9 +382,8 @@ def receipt_photo(rid):
 @api.post("/repayments")
 @allow("volunteer")
 @accepts(MoneyIn)
-def add_repayment():
+def add_repayment(body):
     """A household paid a volunteer back."""
-    body = MoneyIn().load(request.get_json(silent=True) or {})
     if not body["household_id"]:
         raise ApiError(400, "which household paid", fields={"household_id": "missing"})
     return _money("repayments", body, {"household_id": body["household_id"], "amount": body["amount"],

@@ -1,7 +1,7 @@
 """The control rules over HTTP: the complete rules in force, and what a new rule row would change."""
 import datetime as dt
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields
 
 from sync.tables import YEARS
@@ -49,11 +49,10 @@ def _source(row):
 
 @bp.get("/rules")
 @allow("operator", "volunteer", "viewer")
-@accepts(query={"compound_id": {"type": "string"}, "building_id": {"type": "string"},
-                "at": {"type": "string", "format": "date-time"}})
-def rules_in_force():
+@accepts(query=RulesQuery)
+def rules_in_force(query):
     """The complete rules in force for a building (or the compound) now or ``at``, and the row each field comes from."""
-    args = RulesQuery().load(request.args)
+    args = query
     at = iso(args["at"].timestamp() * 1000) if args["at"] else iso(runtime().wall())
     with runtime().store.read() as tx:
         rows = rule_rows(tx, _compound(tx, args["compound_id"]))
@@ -65,13 +64,10 @@ def rules_in_force():
 @bp.post("/rules/preview")
 @allow()
 @accepts(table_schema(CONTROL_RULES))
-def preview_rule():
+def preview_rule(body):
     """What publishing this control rule row would change, field by field, from its ``effective_from``
     (now by this replica's clock when left out); ``row`` is the row to publish."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "body must be a JSON object")
-    row = table_schema(CONTROL_RULES).load(data)
+    row = dict(body)
     row.setdefault("effective_from", iso(runtime().wall()))
     with runtime().store.read() as tx:
         row["compound_id"] = _compound(tx, row.get("compound_id"))

@@ -65,9 +65,8 @@ class AckRequest(Schema):
 @api.post("/reconcile/violations/ack")
 @allow()
 @accepts(AckRequest)
-def ack_violation():
+def ack_violation(body):
     """Acknowledge a violation with a note; the acknowledgement reaches every node of the compound."""
-    body = AckRequest().load(request.get_json(silent=True) or {})
     if not body["note"].strip():
         raise ApiError(400, "say what was done about it", fields={"note": "empty"})
     rt = runtime()
@@ -96,9 +95,8 @@ class MergeRequest(Schema):
 @api.post("/households/merge")
 @allow()
 @accepts(MergeRequest)
-def merge():
+def merge(body):
     """Merge a duplicate household into the one kept: residents, passes, orders and vehicles move over."""
-    body = MergeRequest().load(request.get_json(silent=True) or {})
     return jsonify(merge_households(body["keep"], body["merge"], actor_name()))
 
 

@@ -86,9 +86,8 @@ def week(post_id, days):
 @api.post("/fill")
 @allow()
 @accepts(FillIn)
-def fill_week():
+def fill_week(body):
     """Fill a post's days with back-to-back shifts from a template (e.g. 4- or 5-hour shifts)."""
-    body = FillIn().load(request.get_json(silent=True) or {})
     rt = runtime()
     with rt.store.read() as tx:
         post = _posts(tx, body["post_id"])[0]
@@ -155,9 +154,8 @@ def check_out(shift_id):
 @api.post("/handovers")
 @allow("operator", "volunteer")
 @accepts(HandoverIn)
-def add_handover():
+def add_handover(body):
     """Leave a note for the next shift at this post."""
-    body = HandoverIn().load(request.get_json(silent=True) or {})
     rt = runtime()
     with rt.store.read() as tx:
         post = _posts(tx, body["post_id"])[0]

@@ -5,15 +5,18 @@ may call them from the access rules on the views, request bodies from the marshm
 views validate with (declared next to the view with ``@accepts``), and the generic row API's bodies
 from the table declarations. Nothing is written by hand twice, so the document cannot drift.
 """
+import functools
 import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema
 
 from sync.wire import MAX_ID, MAX_INT, ChangeList, EnrollRequest, PullQuery, push_request_schema
 
 from menwei.web.auth import ANYONE_SIGNED_IN, TABLE_WRITERS, public
+from menwei.web.errors import ApiError
 
 bp = Blueprint("openapi", __name__)
 DOC_PATH = "/api/openapi.json"
@@ -36,14 +39,41 @@ _SECURITY = {
 
 
 def accepts(body=None, query=None):
-    """Declare, for the OpenAPI document, a view's request body (a marshmallow schema) and query parameters.
+    """Declare a view's input once: it is validated here, handed to the view, and documented in OpenAPI.
 
-    ``query`` maps each parameter name to its JSON schema (``required: True`` inside marks it required).
+    ``body`` (a marshmallow schema) loads the JSON body of every call but a GET and hands the result to
+    the view as its ``body`` argument; a bad body is a 400 naming the fields. ``query`` is either a
+    schema, loaded from the query string and handed over as ``query``, or a map of each parameter's
+    JSON schema (``required: True`` inside marks it required) that the view reads with the helpers
+    that check it (``int_arg``, ``periods.bounds``).
     """
+    body_schema = body() if isinstance(body, type) else body
+    query_schema = query() if isinstance(query, type) else query if isinstance(query, Schema) else None
+
     def mark(view):
-        view.menwei_body, view.menwei_query = body, query or {}
-        return view
+        @functools.wraps(view)
+        def validated(*args, **kwargs):
+            if body_schema is not None and request.method != "GET":
+                kwargs["body"] = body_schema.load(json_body())
+            if query_schema is not None:
+                kwargs["query"] = query_schema.load(request.args)
+            return view(*args, **kwargs)
+        validated.menwei_body = body
+        validated.menwei_query = query if query_schema is not None else (query or {})
+        return validated
     return mark
+
+
+def json_body():
+    """The request's JSON body as an object: {} when there is none; a 400 when it is not a JSON object."""
+    if not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        raise ApiError(400, "body must be JSON (Content-Type: application/json)", fields={"body": "not JSON"})
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object", fields={"body": "not an object"})
+    return body
 
 
 def field_schema(f, nullable=True):
@@ -138,7 +168,9 @@ def _operation(app, rule, method, view, catalog):
         body = push_request_schema(catalog, app.config["MAX_BATCH"])
     elif rule.endpoint == "sync.enroll":
         body = EnrollRequest
-    for name, schema in (query.items() if method == "GET" else ()):
+    if isinstance(query, (Schema, type)):
+        params.append({"in": "query", "schema": query})
+    for name, schema in (query.items() if method == "GET" and isinstance(query, dict) else ()):
         schema = dict(schema)
         params.append({"in": "query", "name": name, "required": schema.pop("required", False), "schema": schema})
     if params:

@@ -15,7 +15,7 @@ from menwei.web.periods import PERIOD_QUERY, bounds
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
 from menwei.web.auth import ROLES, actor_name, allow, require_table_read, require_table_write
-from menwei.web.openapi import accepts
+from menwei.web.openapi import accepts, json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -46,10 +46,8 @@ def table_schema(table):
 
 
 def _body(table):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "body must be a JSON object")
-    return table_schema(table).load(data)
+    # the table comes from the URL, so the schema is chosen here rather than declared by @accepts
+    return table_schema(table).load(json_body())
 
 
 def _columns(table):
@@ -341,9 +339,8 @@ def list_conflicts():
 @bp.post("/conflicts/<int(max=9223372036854775807):conflict_id>/resolve")  # 64-bit: a larger id is a 404
 @allow()
 @accepts(ResolveRequest)
-def resolve_conflict(conflict_id):
+def resolve_conflict(conflict_id, body):
     """Resolve a conflict by writing the chosen value anew, so the choice reaches every replica."""
-    body = ResolveRequest().load(request.get_json(silent=True) or {})
     rt = runtime()
     with rt.store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM sync_conflicts WHERE id = ?", (conflict_id,))
