@@ -35,3 +35,8 @@ def normalise_plate(plate):
 def looks_like_plate(text):
     """True when what was typed starts like a plate (a province's character, then a letter)."""
     return bool(PLATE.match(fold(text)))
+
+
+def room_order(label):
+    """A sort key putting room labels in the order doors go: ``20-101`` before ``20-1001``, ``2-`` before ``10-``."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", label) if part]

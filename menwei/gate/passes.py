@@ -1,9 +1,8 @@
 """Passes: issue one (or a whole building's), revoke, and print QR cards, from hub or node alike."""
-import datetime as dt
 import secrets
 
 import segno
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
 
 from sync.ids import new_id
@@ -11,7 +10,8 @@ from sync.tables import DELETED
 
 from menwei.web.errors import ApiError
 from menwei.gate.queries import QR_PREFIX, only_compound
-from menwei.times import iso, parse
+from menwei.gate.labels import room_order
+from menwei.times import iso, local_text, parse
 from menwei.runtime import runtime
 from menwei.web.auth import allow
 from menwei.web.openapi import accepts
@@ -171,7 +171,7 @@ def revoke(pass_id, body):
 
 def qr_svg(code):
     """An inline SVG QR code of a pass (what a scanner at the gate types into the desk)."""
-    return segno.make(QR_PREFIX + code, error="m").svg_inline(scale=3, border=2)
+    return segno.make(QR_PREFIX + code, error="m").svg_inline(border=4, omitsize=True)  # sized in mm by the sheet
 
 
 @pages.get("/passes/print")
@@ -186,19 +186,16 @@ def print_sheet():
         where, params = (["p.household_id IN (SELECT id FROM households WHERE building_id = ?)"], [building_id]) \
             if building_id else ([f"p.id IN ({','.join('?' * len(ids))})"], list(ids))
         cols = ", ".join(f"p.{c}" for c in PASS_COLS)
-        rows = tx.rows(f"SELECT {cols}, h.label FROM passes p LEFT JOIN households h ON h.id = p.household_id "
-                       f"WHERE {' AND '.join(where)} AND p.{DELETED} = ? AND (p.revoked IS NULL OR p.revoked = ?) "
-                       "ORDER BY h.label, p.code", [*params, False, False])
+        rows = tx.rows(f"SELECT {cols}, h.label, c.name FROM passes p LEFT JOIN households h ON h.id = p.household_id "
+                       f"LEFT JOIN compounds c ON c.id = p.compound_id "
+                       f"WHERE {' AND '.join(where)} AND p.{DELETED} = ? AND (p.revoked IS NULL OR p.revoked = ?)",
+                       [*params, False, False])
+    tz = current_app.config["TIMEZONE"]
     cards = []
     for r in rows:
-        p = dict(zip(PASS_COLS + ("label",), r))
+        p = dict(zip(PASS_COLS + ("label", "compound"), r))
         p["qr"] = qr_svg(p["code"])
-        p["until"] = _local(p["valid_until"])
+        p["until"] = local_text(p["valid_until"], tz, "%Y-%m-%d %H:%M") if p["valid_until"] else ""
         cards.append(p)
+    cards.sort(key=lambda p: (room_order(p["label"] or ""), p["code"]))  # 20-101 before 20-1001, as doors go
     return render_template("passes_print.html", cards=cards)
-
-
-def _local(ts):
-    if not ts:
-        return ""
-    return parse(ts).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%m-%d %H:%M")

@@ -7,7 +7,15 @@ from html import escape
 from markupsafe import Markup
 
 FONT = 'font-family="WenQuanYi Micro Hei, Microsoft YaHei, sans-serif"'
+#: Label size in the chart's own units: charts are drawn 640 wide and shown about that wide on a desk screen
+#: (dashboard.css), so labels read at about 14 px (they were 11 units shown at ~7 px).
+FONT_SIZE = 14
 COLOURS = {"out": "#c0392b", "in": "#2471a3", "denied": "#7f8c8d", "bar": "#8b0000", "fever": "#e67e22"}
+
+
+def text_width(text):
+    """About how wide ``text`` is drawn at FONT_SIZE: a Chinese character is square, a Latin one about half."""
+    return sum(FONT_SIZE if ord(ch) >= 0x2E80 else FONT_SIZE * 0.6 for ch in str(text))
 
 
 def _nice_max(value):
@@ -25,7 +33,7 @@ def _nice_max(value):
 
 def _svg(width, height, title, body):
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-                  f'class="chart" {FONT} font-size="11"><title>{escape(title)}</title>{"".join(body)}</svg>')
+                  f'class="chart" {FONT} font-size="{FONT_SIZE}"><title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
 def _y_axis(body, left, top, plot_h, width, top_value):
@@ -59,13 +67,14 @@ def grouped_bars(title, categories, series, width=640, height=220):
     for name, _, colour in series:
         body.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{x + 14}" y="13">{escape(name)}</text>')
-        x += 14 + 12 * len(name) + 16
+        x += 14 + text_width(name) + 16
     return _svg(width, height, title, body)
 
 
 def horizontal_bars(title, items, width=640, colour=COLOURS["bar"]):
     """One bar per (label, value), longest first as given; the value is written at the bar's end."""
-    row, left = 22, 190
+    row = 24
+    left = min(max([text_width(label) for label, _ in items] or [0]) + 12, width // 2)  # labels never cut off
     height = max(len(items), 1) * row + 10
     top_value = _nice_max(max([v for _, v in items] or [0]))
     body = []
@@ -76,7 +85,7 @@ def horizontal_bars(title, items, width=640, colour=COLOURS["bar"]):
         w = (width - left - 60) * value / top_value
         body.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">{escape(str(label))}</text>'
                     f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row - 6}" fill="{colour}"/>'
-                    f'<text x="{left + w + 4:.1f}" y="{y + 14}">{value}</text>')
+                    f'<text x="{left + w + 4:.1f}" y="{y + 15}">{value}</text>')
     return _svg(width, height, title, body)
 
 

@@ -2,7 +2,7 @@
 import logging
 import secrets
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync.sql_store import configure_sqlite
@@ -13,6 +13,7 @@ from menwei.config import load_config
 from menwei.store.db import db
 from menwei.web.errors import ApiError, StrictJSONProvider, check_json_body, register_error_handlers
 from menwei.runtime import Runtime
+from menwei.times import local_text
 
 
 #: Feature packages whose own static files are served under /assets/<package>/ (templates sit beside their views).
@@ -67,6 +68,7 @@ def build_app(import_name, role, features=(), test_config=None, instance_path=No
     app.before_request(enforce)
     app.before_request(check_json_body)  # after the access check: strangers' bodies are not even parsed
     app.context_processor(_page_context)
+    app.add_template_filter(_local_time, "local_time")
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app
 
@@ -106,6 +108,11 @@ def _secret_key(rt):
             key = secrets.token_hex(32)
             tx.set_state("secret_key", key)
     return key
+
+
+def _local_time(at, fmt="%Y-%m-%d %H:%M:%S"):
+    """A stored UTC time as the compound's local time on a page (``TIMEZONE``); empty for none."""
+    return local_text(at, current_app.config["TIMEZONE"], fmt) if at else ""
 
 
 def _page_context():

@@ -1,0 +1,44 @@
+"""Pages a coordinator reads: times in the compound's local time, never UTC; chart labels large enough to read."""
+import pytest
+
+from conftest import CHROMIUM, HAVE_CHROMIUM, LiveServer
+
+
+@pytest.fixture
+def synced(gate):
+    """East gate's morning, synced: the cluster's clock stands at 2020-02-03 03:20 UTC, 11:20 in Xinyu."""
+    gate.check(resident_id=gate.zhang, direction="out")
+    gate.check(resident_id=gate.li, direction="out", temperature=38.5)
+    gate.sync()
+    return gate
+
+
+@pytest.mark.parametrize("path, local", [
+    ("/", "02-03 11:20"),                                   # "out now" as of
+    ("/", "2020-02-03 11:20"),                              # each node's last sync
+    ("/reports/daily?date=2020-02-03", "2020-02-03 11:20"),
+    ("/audit", "2020-02-03 11:20"),
+])
+def test_pages_show_times_in_the_compounds_local_time(synced, path, local):
+    r = synced.hub.http.get(path)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and local in html
+    assert "UTC" not in html and "2020-02-03 03:20" not in html
+
+
+@pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
+def test_chart_labels_read_at_least_12_pixels_high_on_a_desk_screen(synced, browser):
+    server = LiveServer(synced.hub.app)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    try:
+        synced.hub.sign_in(page, server.url, "viewer")
+        heights = page.eval_on_selector_all(
+            "svg.chart text", "ts => ts.map(t => t.getBoundingClientRect().height).filter(h => h > 0)")
+        assert len(heights) > 10 and min(heights) >= 12, heights
+        cut = page.eval_on_selector_all("svg.chart", "svgs => svgs.flatMap(s => [...s.querySelectorAll('text')]"
+                                        ".filter(t => t.getBoundingClientRect().left < s.getBoundingClientRect().left - 1)"
+                                        ".map(t => t.textContent))")
+        assert cut == []  # no label starts left of its chart
+    finally:
+        page.close()
+        server.stop()
