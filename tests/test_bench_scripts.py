@@ -25,6 +25,7 @@ def _free_port():
     ("bootstrap.py", ["--events", "600", "--port", "{port}"], "bootstrap by snapshot"),
     ("dashboard.py", ["--events", "2000", "--repeat", "1"], '"events"'),
     ("backup_recovery.py", ["--events", "2000", "--lost", "200"], "restored node recovering 200 lost events"),
+    ("chain_parser.py", ["--lines", "300", "--repeat", "1"], "chain parser: 300 lines"),
 ])
 def test_the_benchmark_runs_and_prints_its_figures(script, args, says, tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
