@@ -6,7 +6,6 @@ NFKC folding, one room regex and a str.split — what any reader has to do at th
 Run: .venv/bin/python bench/chain_parser.py [--lines N] [--repeat R]
 """
 import argparse
-import json
 import os
 import re
 import sys

@@ -31,7 +31,7 @@ _STARTS_WITH_QTY = re.compile(rf"^{_QTY}\s*(?:{_UNIT_RE})")
 _QTY_ONLY = re.compile(rf"^(?P<qty>{_QTY})\s*(?P<unit>{_UNIT_RE})(?P<half>半)?$")
 _GLUE = re.compile(rf"\s+({_QTY})\s*({_UNIT_RE})(?=[\s,，、;；]|$)")
 # Money: "8块钱的香菜", "香菜5元", "10元左右的苹果"; a plain 块 is a unit (豆腐2块), 块钱 / 块的 / 元 are money.
-_MONEY = rf"(?P<amt>\d+(?:\.\d+)?|[一二两三四五六七八九十]+)\s*(?:块钱|元钱|元|块(?=的|左右))"
+_MONEY = r"(?P<amt>\d+(?:\.\d+)?|[一二两三四五六七八九十]+)\s*(?:块钱|元钱|元|块(?=的|左右))"
 _GLUE_MONEY = re.compile(r"\s+(\d+(?:\.\d+)?\s*(?:块钱|元钱|元)(?:左右|上下|以内)?)(?=[\s,，、;；]|$)")
 _BUDGET = re.compile(rf"^(?:买)?(?P<pre>{_WORD}*?)\s*{_MONEY}\s*(?P<approx>左右|上下|以内)?\s*的?\s*(?P<post>{_WORD}*)$")
 # Multipliers: "矿泉水x3", "面包*2", "可乐×2", "矿泉水1箱x2".

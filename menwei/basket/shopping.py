@@ -75,3 +75,92 @@ def ledger(charges, repayments):
         households[h] += amount
     volunteers = {v: {**d, "outstanding": d["advanced"] - d["repaid"]} for v, d in vol.items()}
     return {"households": dict(households), "volunteers": volunteers, "pairs": dict(pairs)}
+
+
+def amount_text(quantity, unit):
+    """How an amount reads on the page and in the group: ``2斤``, ``¥8`` (a budget), ``适量`` (as the shopper sees fit)."""
+    if unit == "元":
+        return f"¥{_num(quantity)}"
+    if quantity is None:
+        return "适量"
+    return f"{_num(quantity)}{unit or ''}"
+
+
+def _num(v):
+    return str(int(v)) if float(v).is_integer() else str(round(v, 3))
+
+
+def _same_item(a, b):
+    return a == b or (len(a) > 1 and len(b) > 1 and (a in b or b in a))
+
+
+def _find(lines, name):
+    """The line of that item: the same name, else one naming it within a longer name (鸡蛋 / 土鸡蛋)."""
+    exact = [n for n, ln in enumerate(lines) if ln["item"] == name]
+    return exact[0] if exact else next((n for n, ln in enumerate(lines) if _same_item(ln["item"], name)), None)
+
+
+def _row(item):
+    return {"item": item["item"], "quantity": item.get("quantity"), "unit": item.get("unit"), "note": item.get("note")}
+
+
+def apply_changes(lines, changes):
+    """Apply a correction's changes to an order's lines, one by one; returns (new lines, steps shown for review).
+
+    ``lines`` are [{item, quantity, unit, note}]; ``changes`` are [(op, item name, new item dict or None)] with op
+    add (adds to the same item in the same unit), set, remove or replace. Each step says what it does to which
+    line, and ``found`` is False when the order has no such item (so the review can say so).
+    """
+    out = [_row(ln) for ln in lines]
+    steps = []
+    for op, name, new in changes:
+        at = _find(out, name)
+        before = out[at] if at is not None else None
+        if op == "remove":
+            if at is not None:
+                del out[at]
+            steps.append({"op": "remove", "item": before["item"] if before else name, "found": at is not None,
+                          "before": amount_text(before["quantity"], before["unit"]) if before else None,
+                          "after": None})
+            continue
+        new = _row(new)
+        if before is None or (op == "add" and (before["unit"] != new["unit"] or None in (before["quantity"],
+                                                                                      new["quantity"]))):
+            out.append(new)  # a new line: nothing to change, or an amount that does not add to the one there
+            steps.append({"op": "add", "item": new["item"], "from_item": None, "found": at is not None or op == "add",
+                          "before": None, "after": amount_text(new["quantity"], new["unit"])})
+            continue
+        if op == "add":
+            after = dict(before, quantity=before["quantity"] + new["quantity"])
+        elif op == "replace" and new["quantity"] is None:
+            after = dict(new, quantity=before["quantity"], unit=before["unit"])
+        elif op == "replace":
+            after = new
+        else:
+            after = dict(new, item=before["item"])
+        out[at] = after
+        steps.append({"op": "change", "item": after["item"],
+                      "from_item": before["item"] if before["item"] != after["item"] else None, "found": True,
+                      "before": amount_text(before["quantity"], before["unit"]),
+                      "after": amount_text(after["quantity"], after["unit"])})
+    return out, steps
+
+
+def diff_lines(old, new):
+    """The steps that turn an order's lines into ``new`` (a re-typed line or a copy), item by item."""
+    old = [_row(ln) for ln in old]
+    steps, left = [], list(old)
+    for ln in new:
+        at = _find(left, ln["item"])
+        if at is None:
+            steps.append({"op": "add", "item": ln["item"], "from_item": None, "found": True, "before": None,
+                          "after": amount_text(ln.get("quantity"), ln.get("unit"))})
+            continue
+        was = left.pop(at)
+        before, after = amount_text(was["quantity"], was["unit"]), amount_text(ln.get("quantity"), ln.get("unit"))
+        steps.append({"op": "keep" if (before, was["item"]) == (after, ln["item"]) else "change", "item": ln["item"],
+                      "from_item": was["item"] if was["item"] != ln["item"] else None, "found": True,
+                      "before": before, "after": after})
+    steps += [{"op": "remove", "item": ln["item"], "from_item": None, "found": True,
+               "before": amount_text(ln["quantity"], ln["unit"]), "after": None} for ln in left]
+    return steps

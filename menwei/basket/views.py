@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sync.ids import new_id
 from sync.tables import DELETED
 
-from menwei.basket.shopping import ledger, shopping_list
+from menwei.basket.shopping import apply_changes, diff_lines, ledger, shopping_list
 from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
 from menwei.web.errors import SANE_DATE, ApiError
 from menwei.gate.queries import only_compound
@@ -91,72 +91,155 @@ def _rooms(tx):
     return {r[1]: r[0] for r in tx.rows(f"SELECT id, label FROM households WHERE {DELETED} = ?", (False,))}
 
 
+def _names(tx):
+    """{room label: [residents' names]}: helps the parser tell a one-character surname from an item."""
+    out = {}
+    for label, name in tx.rows(f"SELECT h.label, r.name FROM residents r JOIN households h ON h.id = r.household_id "
+                               f"WHERE r.{DELETED} = ? AND h.{DELETED} = ?", (False, False)):
+        out.setdefault(label, []).append(name)
+    return out
+
+
 def _compound(tx):
     return runtime().compound_id or only_compound(tx, "building", "this hub serves several compounds")
 
 
+def _item_row(i):
+    """An order line from a parsed item: a budget in yuan is kept as the amount in 元 (what the list shows)."""
+    if i.budget is not None:
+        return {"item": i.item, "quantity": i.budget, "unit": "元", "note": i.note or None}
+    return {"item": i.item, "quantity": i.quantity, "unit": i.unit, "note": i.note or None}
+
+
 def _lines_of(line):
-    return [{"item": i.item, "quantity": i.quantity, "unit": i.unit} for i in line.items]
+    return [_item_row(i) for i in line.items]
+
+
+def _changes_of(line):
+    return [{"op": c.op, "item": c.item, "new": _item_row(c.new) if c.new else None} for c in line.changes]
+
+
+# An order's pending_line holds the chain lines waiting for review, one a line; a repeat whose room came from
+# the chain around it (同上, a quote) carries that room after a tab. source_line holds the order's own line,
+# then the lines already confirmed or rejected, so that pasting the chain again proposes nothing twice.
+def _entries(text):
+    return [e for e in (text or "").split("\n") if e.strip()]
+
+
+def _entry(ln):
+    raw = ln.raw.strip().replace("\t", " ")
+    return f"{raw}\t{ln.ref}" if ln.kind == "repeat" and ln.ref and ln.ref != "above" else raw
+
+
+def _entry_line(entry):
+    return entry.split("\t", 1)[0]
+
+
+def _own_line(order):
+    return (order["source_line"] or "").split("\n")[0]
+
+
+def _handled(order):
+    return [_entry_line(e) for e in (order["source_line"] or "").split("\n")[1:] if e.strip()]
+
+
+def _with_handled(source, entry):
+    """``source`` with ``entry`` recorded as handled; the oldest handled lines give way if it grows too long."""
+    parts = (source or "").split("\n")
+    own, done = parts[0], parts[1:] + [_entry_line(entry)]
+    while len("\n".join([own] + done)) > 2000 and done:
+        done.pop(0)
+    return "\n".join([own] + done)
 
 
 @api.post("/chains/preview")
 @allow("volunteer")
 @accepts(ChainIn)
 def preview_chain(body):
-    """Read a pasted chain into draft orders to review; nothing is written."""
+    """Read a pasted chain into draft orders and proposals to review; nothing is written."""
     with runtime().store.read() as tx:
-        rooms = _rooms(tx)
+        rooms, names = _rooms(tx), _names(tx)
         existing = _orders(tx, body["delivery_date"].isoformat())
     by_room = {o["room_text"]: o for o in existing}
-    out = []
-    for ln in parse_chain(body["text"], body["building"], set(rooms)):
+    out, ignored = [], []
+    for ln in parse_chain(body["text"], body["building"], set(rooms), names, keep_ignored=True):
+        if ln.kind in ("header", "chatter"):
+            ignored.append({"line_no": ln.line_no, "raw": ln.raw, "kind": ln.kind})
+            continue
         known = by_room.get(ln.room)
-        state = "new" if known is None else ("same" if same_line(known["source_line"], ln.raw) else "changed")
-        out.append({"line_no": ln.line_no, "raw": ln.raw, "room": ln.room, "household_id": rooms.get(ln.room),
-                    "name": ln.name, "items": _lines_of(ln), "notes": ln.notes, "flags": ln.flags, "state": state})
-    return {"lines": out}
+        if ln.kind == "order":
+            state = "new" if known is None else ("same" if same_line(_own_line(known), ln.raw) else "changed")
+        elif known is not None and any(same_line(e, ln.raw) for e in _handled(known)):
+            state = "done"
+        else:
+            state = {"correction": "change", "cancel": "cancel", "repeat": "copy"}[ln.kind]
+        out.append({"line_no": ln.line_no, "number": ln.number, "raw": ln.raw, "room": ln.room,
+                    "household_id": rooms.get(ln.room), "name": ln.name, "kind": ln.kind, "items": _lines_of(ln),
+                    "changes": _changes_of(ln), "ref": ln.ref, "notes": ln.notes, "flags": ln.flags,
+                    "quoted": ln.quoted, "state": state})
+    return {"lines": out, "ignored": ignored}
 
 
 @api.post("/chains/import")
 @allow("volunteer")
 @accepts(ChainIn)
 def import_chain(body):
-    """Create draft orders from a chain; a re-paste adds only new lines and marks edited ones to confirm."""
+    """Create draft orders from a chain; corrections, cancellations and repeats become proposals to confirm.
+
+    A re-paste adds only new lines; an edited line and every proposal wait for a volunteer's confirmation.
+    """
     rt = runtime()
     day = body["delivery_date"].isoformat()
     with rt.store.read() as tx:
-        rooms, cid = _rooms(tx), _compound(tx)
+        rooms, cid, names = _rooms(tx), _compound(tx), _names(tx)
         existing = {o["room_text"]: o for o in _orders(tx, day)}
-    writes, summary = [], {"created": 0, "unchanged": 0, "changed": 0, "flagged": 0}
-    for ln in current_lines(parse_chain(body["text"], body["building"], set(rooms))):
+    created, updates, summary = {}, {}, {"created": 0, "unchanged": 0, "changed": 0, "flagged": 0}
+    for ln in current_lines(parse_chain(body["text"], body["building"], set(rooms), names)):
         raw = ln.raw.strip()
         key = ln.room or f"line {ln.line_no}: {raw[:20]}"
         old = existing.get(key)
         if old is not None:
-            if same_line(old["source_line"], raw) or same_line(old["pending_line"], raw):
+            pending = _entries(old["pending_line"])
+            seen = pending + ([] if ln.kind == "order" else _handled(old))
+            if (ln.kind == "order" and same_line(_own_line(old), raw)) or \
+                    any(same_line(_entry_line(e), raw) for e in seen):
                 summary["unchanged"] += 1
-            else:
-                writes.append(("orders", old["id"], {"pending_line": raw}))
-                summary["changed"] += 1
+                continue
+            old["pending_line"] = "\n".join(pending + [_entry(ln)])
+            if len(old["pending_line"]) > 2000:
+                raise ApiError(400, f"房间 {key} 待确认的修改太多，请先确认或不采纳 / too many changes waiting for "
+                                    f"room {key}: confirm or reject them first", fields={"text": f"line {ln.line_no}"})
+            fields = {"pending_line": old["pending_line"]} | ({} if ln.kind == "order" else {"flagged": True})
+            (created[old["id"]][0] if old["id"] in created else updates.setdefault(old["id"], {})).update(fields)
+            summary["changed"] += 1
             continue
+        if ln.kind == "cancel":
+            continue  # nothing ordered for that room on this day: there is nothing to cancel
         oid = new_id()
-        flagged = bool(ln.flags or ln.notes or rooms.get(ln.room) is None)
+        proposal = ln.kind != "order"
+        flagged = bool(proposal or ln.flags or ln.notes or rooms.get(ln.room) is None)
         summary["flagged"] += flagged
         order = {"compound_id": cid, "room_text": key, "delivery_date": day, "status": "requested",
-                 "source_line": raw, "flagged": flagged, "notes": "；".join(ln.notes + ln.flags) or None,
+                 "source_line": None if proposal else raw, "pending_line": _entry(ln) if proposal else None,
+                 "flagged": flagged, "notes": "；".join(ln.notes + ln.flags) or None,
                  "household_id": rooms.get(ln.room), "name": ln.name}
-        writes.append(("orders", oid, {k: v for k, v in order.items() if v is not None}))
-        writes += _line_writes(cid, oid, ln)
+        created[oid] = ({k: v for k, v in order.items() if v is not None}, [] if proposal else ln.items)
+        existing[key] = {"id": oid, "source_line": order["source_line"], "pending_line": order["pending_line"]}
         summary["created"] += 1
+    writes = []
+    for oid, (order, items) in created.items():
+        writes.append(("orders", oid, order))
+        writes += _line_writes(cid, oid, [_item_row(i) for i in items])
+    writes += [("orders", oid, data) for oid, data in updates.items()]
     if writes:
         rt.replica.write(writes)
     return summary, 201
 
 
-def _line_writes(cid, oid, ln):
+def _line_writes(cid, oid, rows):
     return [("order_lines", new_id(), {k: v for k, v in {
-        "compound_id": cid, "order_id": oid, "position": n, "item": i.item, "quantity": i.quantity,
-        "unit": i.unit, "note": i.note or None}.items() if v is not None}) for n, i in enumerate(ln.items)]
+        "compound_id": cid, "order_id": oid, "position": n, "item": r["item"], "quantity": r["quantity"],
+        "unit": r["unit"], "note": r.get("note") or None}.items() if v is not None}) for n, r in enumerate(rows)]
 
 
 def _orders(tx, day, status=None):
@@ -212,25 +295,139 @@ def list_orders():
         return {"orders": _orders(tx, _day())}
 
 
-@api.post("/orders/<oid>/confirm-change")
-@allow("volunteer")
-def confirm_change(oid):
-    """Apply the line a resident edited in the chain: the order's lines are replaced by the new reading."""
-    rt = runtime()
-    with rt.store.read(snapshot=True) as tx:
+class ProposalIn(Schema):
+    """Body of confirm-change / reject-change: which waiting line (default: the first)."""
+
+    class Meta:
+        unknown = RAISE
+
+    line = fields.String(load_default=None, validate=validate.Length(1, 2000))
+
+
+def _registry(tx):
+    return set(_rooms(tx)), _names(tx)
+
+
+def _copy_source(ref, by_room, registry, seen=()):
+    """The lines a repeat copies: the referenced order's, or what that order is itself waiting to copy."""
+    order = by_room.get(ref)
+    if order is None or ref in seen:
+        return None
+    if order["lines"]:
+        return [{"item": ln["item"], "quantity": ln["quantity"], "unit": ln["unit"], "note": ln["note"]}
+                for ln in order["lines"]]
+    for entry in _entries(order["pending_line"]):
+        p = _proposal(order, entry, by_room, registry, seen + (ref,))
+        if p["kind"] == "copy" and p["lines"] is not None:
+            return p["lines"]
+    return None
+
+
+def _proposal(order, entry, by_room, registry, seen=()):
+    """What a waiting chain line would do to the order: its kind, the item-by-item steps, the resulting lines."""
+    raw, _, ref = entry.partition("\t")
+    building = (order["room_text"] or "").split("-")[0]
+    rooms, names = registry
+    ln = parse_line(raw, building=building if building.isdigit() else None, rooms=rooms, names=names)
+    current = [{"item": x["item"], "quantity": x["quantity"], "unit": x["unit"], "note": x["note"]}
+               for x in order["lines"]]
+    out = {"order_id": order["id"], "room": order["label"] or order["room_text"], "name": order["name"] or ln.name,
+           "status": order["status"], "line": raw, "entry": entry, "number": ln.number, "notes": ln.notes,
+           "ref": None, "problem": None}
+    changes = [(c.op, c.item, _item_row(c.new) if c.new else None) for c in ln.changes]
+    if ln.kind == "order":
+        new = [_item_row(i) for i in ln.items]
+        return out | {"kind": "edit", "steps": diff_lines(current, new), "lines": new}
+    if ln.kind == "correction":
+        new, steps = apply_changes(current, changes)
+        return out | {"kind": "change", "steps": steps, "lines": new,
+                      "problem": "、".join(s["item"] for s in steps if not s["found"]) or None}
+    if ln.kind == "cancel":
+        return out | {"kind": "cancel", "steps": diff_lines(current, []), "lines": []}
+    out["ref"] = ref or ln.ref
+    source = _copy_source(out["ref"], by_room, registry, seen + (order["room_text"],))
+    if source is None:
+        return out | {"kind": "copy", "steps": [], "lines": None,
+                      "problem": f"{out['ref']} 今天没有订单 / no order of {out['ref']} on this day"}
+    new, _ = apply_changes(source, changes)
+    return out | {"kind": "copy", "steps": diff_lines(current, new), "lines": new}
+
+
+def _proposals_of_day(tx, day):
+    orders = _orders(tx, day)
+    by_room = {o["room_text"]: o for o in orders}
+    registry = _registry(tx)
+    return [_proposal(o, e, by_room, registry) for o in orders for e in _entries(o["pending_line"])]
+
+
+@api.get("/proposals")
+@allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
+def list_proposals():
+    """The day's chain lines waiting for review: changes item by item, cancellations, copies of another order."""
+    with runtime().store.read(snapshot=True) as tx:
+        return {"proposals": _proposals_of_day(tx, _day())}
+
+
+def _waiting(oid, body):
+    """(order, the waiting entry chosen, its proposal, compound) — 404/409 when there is none to act on."""
+    with runtime().store.read(snapshot=True) as tx:
         order = _order(tx, oid)
         cid = _compound(tx)
-    if not order["pending_line"]:
-        raise ApiError(409, "this order has no change to confirm")
+        entries = _entries(order["pending_line"])
+        if not entries:
+            raise ApiError(409, "this order has no change to confirm")
+        wanted = body["line"]
+        entry = entries[0] if wanted is None else next(
+            (e for e in entries if e == wanted or _entry_line(e) == wanted), None)
+        if entry is None:
+            raise ApiError(409, "that line is no longer waiting (someone already confirmed or rejected it)",
+                           fields={"line": "not waiting"})
+        orders = _orders(tx, order["delivery_date"])
+        proposal = _proposal(order, entry, {o["room_text"]: o for o in orders}, _registry(tx))
+    return order, entry, proposal, cid
+
+
+@api.post("/orders/<oid>/confirm-change")
+@allow("volunteer")
+@accepts(ProposalIn)
+def confirm_change(oid, body):
+    """Apply one waiting chain line: an edited line, a correction, a cancellation or a copy of another order."""
+    order, entry, p, cid = _waiting(oid, body)
     if order["status"] != "requested":
         raise ApiError(409, f"the order is already {order['status']}; change it by hand")
-    building = (order["room_text"] or "").split("-")[0]
-    ln = parse_line(order["pending_line"], building=building or None)
-    writes = [("order_lines", line["id"], {DELETED: True}) for line in order["lines"]]
-    writes.append(("orders", oid, {"source_line": order["pending_line"], "pending_line": None}))
-    writes += _line_writes(cid, oid, ln)
-    rt.replica.write(writes)
-    return {"id": oid, "lines": _lines_of(ln)}
+    if p["lines"] is None:
+        raise ApiError(409, p["problem"])
+    rest = [e for e in _entries(order["pending_line"]) if e != entry]
+    data = {"pending_line": "\n".join(rest) or None}
+    if p["kind"] == "edit":
+        data["source_line"] = "\n".join([p["line"]] + (order["source_line"] or "").split("\n")[1:])
+    else:
+        data["source_line"] = _with_handled(order["source_line"], entry)
+    if p["kind"] == "cancel":
+        data |= {"status": "refused", "refused_reason": "住户在群里取消 cancelled in the chain"}
+        writes = []
+    else:
+        writes = [("order_lines", line["id"], {DELETED: True}) for line in order["lines"]]
+        writes += _line_writes(cid, oid, p["lines"])
+    writes.append(("orders", oid, data))
+    runtime().replica.write(writes)
+    return {"id": oid, "kind": p["kind"], "status": data.get("status", order["status"]), "lines": p["lines"]}
+
+
+@api.post("/orders/<oid>/reject-change")
+@allow("volunteer")
+@accepts(ProposalIn)
+def reject_change(oid, body):
+    """Set a waiting chain line aside: the order stays as it is; an order that was only that proposal goes."""
+    order, entry, p, _cid = _waiting(oid, body)
+    rest = [e for e in _entries(order["pending_line"]) if e != entry]
+    data = {"pending_line": "\n".join(rest) or None, "source_line": _with_handled(order["source_line"], entry)}
+    removed = not rest and not order["lines"] and not _own_line(order)
+    if removed:
+        data[DELETED] = True  # it existed only to carry this proposal (a copy, a correction of nothing)
+    runtime().replica.write([("orders", oid, data)])
+    return {"id": oid, "kind": p["kind"], "removed": removed}
 
 
 @api.get("/shopping-list")

@@ -1,0 +1,157 @@
+// The shopping basket page (menwei/basket/templates/basket.html): paste and review the chain, confirm its proposals,
+// shopping list, buying, packing, handoff, money. Kept out of the page so that a strict CSP can forbid inline script.
+"use strict";
+(() => {
+const $ = (s) => document.querySelector(s);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const api = async (path, opts) => {
+  const r = await fetch("/api/v1/basket" + path, Object.assign({headers: {"Content-Type": "application/json"}}, opts));
+  const body = await r.json();
+  if (!r.ok) { alert(body.error + (body.fields ? " " + JSON.stringify(body.fields) : "")); throw new Error(body.error); }
+  return body;
+};
+const post = (path, body) => api(path, {method: "POST", body: JSON.stringify(body || {})});
+const day = () => $("#day").value;
+const amount = (a) => a.map(([q, u]) => (u === "元" ? "¥" + q : (q === null ? "" : q) + u)).join(" + ");
+const itemText = (i) => esc(i.item) + (i.quantity === null || i.quantity === undefined ? "" :
+  " " + (i.unit === "元" ? "¥" + i.quantity : i.quantity + esc(i.unit || ""))) + (i.note ? `（${esc(i.note)}）` : "");
+$("#day").value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+
+document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
+function show(tab) {
+  document.querySelectorAll("section").forEach((s) => { s.hidden = s.id !== tab; });
+  document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("on", b.dataset.tab === tab));
+  ({paste: loadProposals, list: loadList, buy: loadBuy, pack: loadPack, handoff: loadHandoff, money: loadMoney}[tab] || (() => {}))();
+}
+
+// What a chain line means, in words: the items of an order, or the change / cancellation / copy it proposes.
+const CHANGE = {add: "加 add", set: "改为 set", remove: "去掉 remove", replace: "换成 replace"};
+function meaning(l) {
+  const changes = l.changes.map((c) => c.op === "remove" ? `${CHANGE.remove} ${esc(c.item)}` :
+    c.op === "replace" ? `${esc(c.item)} ${CHANGE.replace} ${itemText(c.new)}` : `${CHANGE[c.op]} ${itemText(c.new)}`);
+  if (l.kind === "correction") return "更正 correction: " + changes.join("；");
+  if (l.kind === "cancel") return "取消整单 cancel the order";
+  if (l.kind === "repeat") return `照抄 copy of ${esc(l.ref === "above" ? "?" : l.ref)}` + (changes.length ? "；" + changes.join("；") : "");
+  return l.items.map(itemText).join("，");
+}
+const STATE = {new: "新 new", same: "未变 same", changed: "有修改 edited", change: "待确认更正 correction to confirm",
+  cancel: "待确认取消 cancellation to confirm", copy: "待确认照抄 copy to confirm", done: "已处理 handled"};
+
+const chainBody = () => ({text: $("#chain").value, building: $("#building").value, delivery_date: day()});
+$("#preview").addEventListener("click", async () => {
+  const r = await post("/chains/preview", chainBody());
+  $("#review tbody").innerHTML = r.lines.map((l) => `<tr class="${l.flags.length || l.notes.length ? "flagged" : ""}${l.kind !== "order" ? " proposal" : ""}" data-kind="${esc(l.kind)}">` +
+    `<td>${l.number ?? ""}<small> (${l.line_no})</small></td><td>${esc(l.room || "?")}</td><td>${esc(l.name || "")}</td>` +
+    `<td>${meaning(l)}</td>` +
+    `<td>${l.notes.map(esc).join("；")} <span class="flag">${l.flags.map(esc).join("；")}</span></td><td>${esc(STATE[l.state] || l.state)}</td></tr>`).join("");
+  $("#ignored").innerHTML = r.ignored.length ? `<table class="ignored"><caption>不是订单的行（标题、说明、闲聊） lines that are not orders</caption>` +
+    r.ignored.map((l) => `<tr><td>${l.line_no}</td><td>${esc(l.raw)}</td><td>${l.kind === "header" ? "标题/说明 header" : "闲聊 chatter"}</td></tr>`).join("") + "</table>" : "";
+  $("#import").disabled = false;
+});
+$("#import").addEventListener("click", async () => {
+  const r = await post("/chains/import", chainBody());
+  $("#importmsg").textContent = `新增 ${r.created} · 未变 ${r.unchanged} · 有修改待确认 ${r.changed} · 需核对 ${r.flagged}`;
+  loadProposals();
+});
+
+const KIND = {edit: "改了接龙 edited line", change: "更正 correction", cancel: "取消 cancellation", copy: "照抄 copy"};
+function stepText(s) {
+  const miss = s.found ? "" : ' <span class="problem">订单里没有 not in the order</span>';
+  if (s.op === "add") return `<li class="step-add">+ ${esc(s.item)} ${esc(s.after)}${miss}</li>`;
+  if (s.op === "remove") return `<li class="step-remove">− ${esc(s.item)} ${esc(s.before || "")}</li>${miss ? `<li>${esc(s.item)}${miss}</li>` : ""}`;
+  if (s.op === "keep") return `<li class="step-keep">${esc(s.item)} ${esc(s.after)}（不变 unchanged）</li>`;
+  return `<li class="step-change">${s.from_item ? esc(s.from_item) + " " + esc(s.before) + " → " + esc(s.item) : esc(s.item) + " " + esc(s.before) + " →"} ${esc(s.after)}</li>`;
+}
+async function loadProposals() {
+  if (!day()) return;
+  const r = await api("/proposals?date=" + day());
+  $("#proposals").innerHTML = r.proposals.map((p) => `<div class="proposal-card" data-order="${esc(p.order_id)}" data-kind="${esc(p.kind)}" data-entry="${esc(p.entry)}">` +
+    `<b>${esc(p.room)}</b> ${esc(p.name || "")} · <b>${esc(KIND[p.kind])}</b>${p.kind === "copy" ? " " + esc(p.ref || "") : ""}` +
+    `<div class="raw">${esc(p.line)}</div>` +
+    (p.kind === "cancel" ? `<div class="cancel-note">整单取消 the whole order is cancelled</div>` : "") +
+    `<ul>${p.steps.map(stepText).join("")}</ul>` +
+    (p.problem ? `<div class="problem">${esc(p.problem)}</div>` : "") +
+    (p.status !== "requested" ? `<div class="problem">订单已是 ${esc(p.status)}，请手工处理 the order is already ${esc(p.status)}</div>` : "") +
+    `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
+    `<button class="reject" type="button">不采纳 reject</button></div>`).join("") || "—";
+  $("#proposals").querySelectorAll("button.confirm, button.reject").forEach((b) => b.addEventListener("click", async () => {
+    const card = b.closest(".proposal-card"), confirming = b.classList.contains("confirm");
+    if (confirming && card.dataset.kind === "cancel" && !window.confirm("确认取消这一户的整单？ Cancel this household's whole order?")) return;
+    if (!confirming && !window.confirm("不采纳这条？订单保持原样。 Reject this line? The order stays as it is.")) return;
+    await post(`/orders/${card.dataset.order}/${confirming ? "confirm" : "reject"}-change`, {line: card.dataset.entry});
+    loadProposals();
+  }));
+}
+$("#reloadproposals").addEventListener("click", loadProposals);
+$("#day").addEventListener("change", () => { if (!$("#paste").hidden) loadProposals(); });
+
+async function loadList() {
+  const r = await api("/shopping-list?date=" + day());
+  const done = JSON.parse(localStorage.getItem("menwei.ticks." + day()) || "{}");
+  $("#shopping").innerHTML = Object.entries(r.sections).map(([sec, items]) => `<h3>${esc(sec)}</h3>` +
+    items.map((i) => `<label class="item ${done[i.item] ? "done" : ""}"><input type="checkbox" data-item="${esc(i.item)}" ${done[i.item] ? "checked" : ""}>` +
+      `<b>${esc(i.item)}</b> ${esc(amount(i.amounts))} <small>${esc(i.households.join(" "))}</small></label>`).join("")).join("") || "—";
+  $("#shopping").querySelectorAll("input").forEach((c) => c.addEventListener("change", () => {
+    done[c.dataset.item] = c.checked; localStorage.setItem("menwei.ticks." + day(), JSON.stringify(done));
+    c.parentElement.classList.toggle("done", c.checked);
+  }));
+}
+
+async function loadBuy() {
+  const r = await api("/orders?date=" + day());
+  const open = r.orders.filter((o) => o.status === "requested");
+  $("#buyorders").innerHTML = open.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
+    o.lines.map((l) => `<div data-line="${esc(l.id)}">${esc(l.item)} ${l.quantity ?? ""}${esc(l.unit || "")} ` +
+      `¥<input class="price" inputmode="decimal"> <label><input type="checkbox" class="missing"> 缺货</label></div>`).join("") +
+    `<button class="bought">已买 bought</button></div>`).join("") || "—";
+  $("#buyorders").querySelectorAll("button.bought").forEach((b) => b.addEventListener("click", async () => {
+    const div = b.closest(".order");
+    const lines = [...div.querySelectorAll("[data-line]")].map((d) => {
+      const price = parseFloat(d.querySelector(".price").value);
+      return Object.assign({id: d.dataset.line, missing: d.querySelector(".missing").checked}, isNaN(price) ? {} : {price});
+    });
+    await post(`/orders/${div.dataset.order}/bought`, {paid_by: $("#payer").value, lines});
+    loadBuy();
+  }));
+}
+
+async function loadPack() {
+  const r = await api("/packing?date=" + day());
+  $("#packing").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ¥${o.total} · ${esc(o.status)}` +
+    (o.missing ? ` <span class="flag">缺 ${esc(o.missing)}</span>` : "") +
+    `<ul>${o.lines.map((l) => `<li>${esc(l.item)} ${l.bought_quantity ?? l.quantity ?? ""}${esc(l.unit || "")} ${l.price !== null ? "¥" + l.price : ""} ${l.missing ? "✗" : ""}</li>`).join("")}</ul>` +
+    (["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
+  $("#labels").innerHTML = r.orders.map((o) => `<div class="label">${esc(o.label || o.room_text)} ${esc(o.name || "")} · ${o.bags || 1} 袋</div>`).join("");
+  $("#packing").querySelectorAll("button.packed").forEach((b) => b.addEventListener("click", async () => {
+    const div = b.closest(".order");
+    await post(`/orders/${div.dataset.order}/packed`, {bags: parseInt(div.querySelector(".bags").value, 10) || 1});
+    loadPack();
+  }));
+}
+
+async function loadHandoff() {
+  const r = await api("/handoff?date=" + day());
+  $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 · ${esc(o.status)} ` +
+    `<input class="by" placeholder="送达人 by" size="8"> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
+  $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
+    const div = b.closest(".order");
+    await post(`/orders/${div.dataset.order}/delivered`, {by: div.querySelector(".by").value || "物业"});
+    loadHandoff();
+  }));
+}
+
+async function loadMoney() {
+  const r = await api("/ledger");
+  $("#ledger").innerHTML = `<h3>住户应付 households owe · ¥${r.total_owed}</h3><table>${r.households.map((h) => `<tr><td>${esc(h.room)}</td><td>¥${h.owes}</td></tr>`).join("")}</table>` +
+    `<h3>志愿者垫付 volunteers · ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 ¥${v.advanced}</td><td>已还 ¥${v.repaid}</td><td>未还 ¥${v.outstanding}</td></tr>`).join("")}</table>`;
+}
+$("#receipt").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target), file = f.get("photo");
+  const body = {volunteer_id: f.get("volunteer_id"), amount: parseFloat(f.get("amount")), delivery_date: day()};
+  if (file && file.size) body.photo = await new Promise((ok) => { const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(file); });
+  await post("/receipts", body);
+  e.target.reset(); loadMoney();
+});
+show("paste");
+})();
