@@ -15,7 +15,7 @@ EXPECTED = {
     "api.list_tables": EVERYONE, "api.list_rows": EVERYONE, "api.get_row": EVERYONE,
     "api.create_row": EVERYONE, "api.update_row": EVERYONE, "api.delete_row": EVERYONE,  # then per table
     "api.list_conflicts": {C, W}, "api.resolve_conflict": {C}, "api.sync_status": EVERYONE,
-    "assets.static": PUBLIC, "gate_assets.static": PUBLIC, "manage_assets.static": PUBLIC,
+    "assets.static": PUBLIC, "basket_assets.static": PUBLIC, "gate_assets.static": PUBLIC, "manage_assets.static": PUBLIC,
     "reconcile_assets.static": PUBLIC, "reports_assets.static": PUBLIC, "static": PUBLIC, "openapi.openapi_json": PUBLIC,
     "desk.desk_page": {C, O},
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
@@ -41,10 +41,11 @@ EXPECTED = {
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC, "sync.snapshot": PUBLIC,  # node tokens: tests/test_sync_protocol.py
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
-for _name in ("handoff", "ledger_view", "list_orders", "packing", "receipt_photo", "shopping_list_view"):
+for _name in ("handoff", "ledger_view", "list_orders", "list_proposals", "packing", "receipt_photo",
+              "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}
 for _name in ("add_receipt", "add_repayment", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
-              "mark_delivered", "mark_packed", "mark_refused", "preview_chain"):
+              "mark_delivered", "mark_packed", "mark_refused", "preview_chain", "reject_change"):
     EXPECTED[f"basket_api.{_name}"] = {C, V}
 LAST = {"accounts.logout_submit", "accounts.api_logout"}  # they end the session: called after the rest
 PASSWORD = "门卫-secret-2020"
