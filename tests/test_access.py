@@ -42,7 +42,7 @@ EXPECTED = {
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
 for _name in ("handoff", "ledger_view", "list_orders", "list_proposals", "packing", "receipt_photo",
-              "shopping_list_view"):
+              "reply_to_group", "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}
 for _name in ("add_receipt", "add_repayment", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
               "mark_delivered", "mark_packed", "mark_refused", "preview_chain", "reject_change"):

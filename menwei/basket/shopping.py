@@ -164,3 +164,95 @@ def diff_lines(old, new):
     steps += [{"op": "remove", "item": ln["item"], "from_item": None, "found": True,
                "before": amount_text(ln["quantity"], ln["unit"]), "after": None} for ln in left]
     return steps
+
+
+CANCELLED_REASON = "住户在群里取消 cancelled in the chain"
+_BOUGHT = ("bought", "partly_bought", "packed", "at_building", "delivered")
+
+
+def _money(v):
+    return f"¥{_num(round(v, 2))}"
+
+
+def _day_text(day):
+    y, m, d = day.split("-")
+    return f"{int(m)}月{int(d)}日"
+
+
+def _who(order):
+    return f"{order['label'] or order['room_text']}" + (f" {order['name']}" if order.get("name") else "")
+
+
+def _amount_said(quantity, unit):
+    """An amount as the group writes it: 2斤, 8元 (a budget); nothing when the shopper decides."""
+    if quantity is None:
+        return ""
+    return f"{_num(quantity)}元" if unit == "元" else amount_text(quantity, unit)
+
+
+def _wanted(ln):
+    return ln["item"] + _amount_said(ln["quantity"], ln["unit"])
+
+
+def reply_before(day, orders, building=None):
+    """The message pasted back into the group before shopping: each household's order as understood.
+
+    ``orders`` are the day's orders with their lines (as the basket API lists them). Returns (text, per
+    household [(room, line)]).
+    """
+    head = [f"【{_day_text(day)} {building + '栋' if building else ''}代购 · 订单确认】",
+            "请核对自己的订单，有误请在群里回复更正。Please check your order; reply in the group to correct it."]
+    rows = []
+    for o in orders:
+        if o["status"] == "refused":
+            what = "已取消" if o.get("refused_reason") == CANCELLED_REASON else f"不送：{o.get('refused_reason') or ''}"
+        elif o["lines"]:
+            what = "、".join(_wanted(ln) for ln in o["lines"])
+        else:
+            what = "（还没有物品 nothing yet）"
+        if o.get("pending_line"):
+            what += "（你的更正已收到，志愿者核对中 your change is being checked）"
+        rows.append((o["label"] or o["room_text"], f"{_who(o)}：{what}"))
+    return "\n".join(head + [r[1] for r in rows]), rows
+
+
+def reply_after(day, orders, owed, volunteer_names, building=None):
+    """The message pasted back into the group after shopping: bought, missing, the amount owed and to whom.
+
+    ``owed`` is {(household_id, volunteer_id): amount still owed} from the ledger (all days, repayments taken
+    off); ``volunteer_names`` {volunteer_id: name}. Returns (text, per household [(room, line)]).
+    """
+    head = [f"【{_day_text(day)} {building + '栋' if building else ''}代购 · 购物结果】",
+            "已买的、缺货的和应付的钱如下，请按名字转账给垫付的志愿者。What was bought, what was missing, what to pay."]
+    rows = []
+    for o in orders:
+        if o["status"] == "refused":
+            what = "已取消，无需付款。" if o.get("refused_reason") == CANCELLED_REASON \
+                else f"没有送出（{o.get('refused_reason') or ''}），本次无需付款。"
+            rows.append((o["label"] or o["room_text"], f"{_who(o)}：{what}"))
+            continue
+        if o["status"] not in _BOUGHT:
+            rows.append((o["label"] or o["room_text"], f"{_who(o)}：还没有买，买好再通知。"))
+            continue
+        bought = [ln for ln in o["lines"] if not ln["missing"]]
+        missing = [ln["item"] for ln in o["lines"] if ln["missing"]]
+        total = sum(ln["price"] or 0 for ln in bought)
+        parts = []
+        if bought:
+            parts.append("已买 " + "、".join(
+                ln["item"] + _amount_said(ln["quantity"] if ln["bought_quantity"] is None else ln["bought_quantity"],
+                                          ln["unit"])
+                + (f" {_money(ln['price'])}" if ln["price"] is not None else "") for ln in bought))
+        if missing:
+            parts.append("缺货 " + "、".join(missing))
+        parts.append(f"本次 {_money(total)}")
+        dues = sorted(((v, x) for (h, v), x in owed.items() if h == o["household_id"] and round(x, 2) > 0),
+                      key=lambda vx: volunteer_names.get(vx[0]) or "")
+        if o["household_id"] is None:
+            pay = f"请转账 {_money(total)} 给 {volunteer_names.get(o['paid_by'], '垫付的志愿者')}（房号待核对）"
+        elif dues:
+            pay = "请转账 " + "，".join(f"{_money(x)} 给 {volunteer_names.get(v, '志愿者')}" for v, x in dues)
+        else:
+            pay = "已付清，无需转账"
+        rows.append((o["label"] or o["room_text"], f"{_who(o)}：{'；'.join(parts)}。{pay}。"))
+    return "\n".join(head + [r[1] for r in rows]), rows

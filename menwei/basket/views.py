@@ -1,6 +1,7 @@
 """The shopping basket over HTTP: chain import and review, shopping list, buying, packing, money, handoff."""
 import datetime as dt
 import io
+import re
 
 from flask import Blueprint, render_template, request, send_file
 from marshmallow import RAISE, Schema, fields, validate
@@ -8,7 +9,8 @@ from marshmallow import RAISE, Schema, fields, validate
 from sync.ids import new_id
 from sync.tables import DELETED
 
-from menwei.basket.shopping import apply_changes, diff_lines, ledger, shopping_list
+from menwei.basket.shopping import (CANCELLED_REASON, apply_changes, diff_lines, ledger, reply_after, reply_before,
+                                    shopping_list)
 from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
 from menwei.web.errors import SANE_DATE, ApiError
 from menwei.gate.queries import only_compound
@@ -405,7 +407,7 @@ def confirm_change(oid, body):
     else:
         data["source_line"] = _with_handled(order["source_line"], entry)
     if p["kind"] == "cancel":
-        data |= {"status": "refused", "refused_reason": "住户在群里取消 cancelled in the chain"}
+        data |= {"status": "refused", "refused_reason": CANCELLED_REASON}
         writes = []
     else:
         writes = [("order_lines", line["id"], {DELETED: True}) for line in order["lines"]]
@@ -587,15 +589,20 @@ def add_repayment(body):
                                        "paid_at": iso(runtime().wall()), "received_by": body["received_by"]})
 
 
+def _charges_and_repaid(tx):
+    charges = [(h, v, float(p)) for h, v, p in tx.rows(
+        f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
+        f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
+        "AND o.status <> 'refused' GROUP BY o.household_id, o.paid_by", (False, False))]
+    repaid = [(h, v, float(a)) for h, v, a in tx.rows(
+        f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?", (False,))]
+    return charges, repaid
+
+
 def compute_ledger():
     """The ledger from the stored orders, line prices and repayments, with receipts to reconcile."""
     with runtime().store.read() as tx:
-        charges = [(h, v, float(p)) for h, v, p in tx.rows(
-            f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
-            f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
-            "AND o.status <> 'refused' GROUP BY o.household_id, o.paid_by", (False, False))]
-        repaid = [(h, v, float(a)) for h, v, a in tx.rows(
-            f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?", (False,))]
+        charges, repaid = _charges_and_repaid(tx)
         receipts = tx.rows(f"SELECT volunteer_id, SUM(total) FROM receipts WHERE {DELETED} = ? GROUP BY volunteer_id",
                            (False,))
         names = dict(tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ?", (False,)))
@@ -612,6 +619,35 @@ def compute_ledger():
                        for v, d in sorted(led["volunteers"].items(), key=lambda kv: names.get(kv[0]) or "")],
         "total_owed": round(sum(led["households"].values()), 2),
         "total_outstanding": round(sum(d["outstanding"] for d in led["volunteers"].values()), 2)}
+
+
+REPLY_QUERY = DAY_QUERY | {
+    "stage": {"type": "string", "enum": ["before", "after"], "required": True,
+              "description": "before shopping: the orders as understood; after: bought, missing, owed"},
+    "building": {"type": "string", "description": "the building named in the message's title"}}
+
+
+@api.get("/reply")
+@allow("volunteer", "viewer")
+@accepts(query=REPLY_QUERY)
+def reply_to_group():
+    """The message to paste back into the group chat, per household: before or after shopping."""
+    day, stage = _day(), request.args.get("stage")
+    if stage not in ("before", "after"):
+        raise ApiError(400, "stage=before or stage=after is required", fields={"stage": "before or after"})
+    building = request.args.get("building") or None
+    if building is not None and not re.fullmatch(r"\w{1,10}", building):
+        raise ApiError(400, "a building number", fields={"building": "a building number"})
+    with runtime().store.read(snapshot=True) as tx:
+        orders = _orders(tx, day)
+        if stage == "after":
+            charges, repaid = _charges_and_repaid(tx)
+            names = dict(tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ?", (False,)))
+    if stage == "before":
+        text, rows = reply_before(day, orders, building)
+    else:
+        text, rows = reply_after(day, orders, ledger(charges, repaid)["pairs"], names, building)
+    return {"stage": stage, "date": day, "text": text, "households": [{"room": r, "line": t} for r, t in rows]}
 
 
 @api.get("/ledger")

@@ -153,5 +153,23 @@ $("#receipt").addEventListener("submit", async (e) => {
   await post("/receipts", body);
   e.target.reset(); loadMoney();
 });
+async function loadReply(stage) {
+  const r = await api(`/reply?date=${day()}&stage=${stage}&building=${encodeURIComponent($("#building").value)}`);
+  $("#replytext").value = r.text;
+  $("#copyreply").disabled = false;
+  $("#copymsg").textContent = "";
+}
+$("#replybefore").addEventListener("click", () => loadReply("before"));
+$("#replyafter").addEventListener("click", () => loadReply("after"));
+$("#copyreply").addEventListener("click", async () => {
+  const text = $("#replytext");
+  try {
+    await navigator.clipboard.writeText(text.value);  // only in a secure context (https or localhost)
+  } catch (e) {
+    text.select();
+    document.execCommand("copy");
+  }
+  $("#copymsg").textContent = "已复制，去群里粘贴 copied: paste it in the group";
+});
 show("paste");
 })();
