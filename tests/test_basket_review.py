@@ -238,3 +238,14 @@ def test_browser_review_confirm_a_correction_reject_a_cancellation_confirm_a_cop
     assert _lines(orders["20-1702"]) == [("白菜", 3, "斤"), ("鸡蛋", 1, "板"), ("酱油", 1, "瓶"), ("牛奶", 1, "箱")]
     assert _lines(orders["20-601"]) == _lines(orders["20-1702"]) and orders["20-601"]["name"] == "小美"
     assert orders["1-101"]["status"] == "requested" and _lines(orders["1-101"]) == [("大米", 1, "袋")]
+
+
+def test_an_edited_line_is_shown_item_by_item_before_it_replaces_the_order(gate):
+    _import(gate.east, CHAIN)
+    _import(gate.east, CHAIN.replace("白菜2斤 鸡蛋1板 酱油一瓶", "白菜4斤 鸡蛋1板 香菜5元"))
+    [p] = _proposals(gate.east)
+    assert p["kind"] == "edit"
+    assert _steps(p) == [("change", "白菜", "2斤", "4斤"), ("keep", "鸡蛋", "1板", "1板"), ("add", "香菜", None, "¥5"),
+                         ("remove", "酱油", "1瓶", None)]
+    _post(gate.east, f"/orders/{p['order_id']}/confirm-change", {}, 200)
+    assert _shopping(gate.east)["香菜"] == [[5, "元"]]  # a budget reaches the list as yuan to spend
