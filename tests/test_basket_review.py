@@ -249,3 +249,15 @@ def test_an_edited_line_is_shown_item_by_item_before_it_replaces_the_order(gate)
                          ("remove", "酱油", "1瓶", None)]
     _post(gate.east, f"/orders/{p['order_id']}/confirm-change", {}, 200)
     assert _shopping(gate.east)["香菜"] == [[5, "元"]]  # a budget reaches the list as yuan to spend
+
+
+def test_the_same_correction_confirmed_at_two_offline_replicas_is_applied_once(gate):
+    # two volunteers, at the hub and at the east gate, confirm the same waiting line before they sync again
+    _import(gate.hub, CHAIN + "更正：20-1702 白菜改成3斤\n")
+    gate.cluster.sync_all()
+    oid = _orders(gate.hub)["20-1702"]["id"]
+    for node in (gate.hub, gate.east):
+        _post(node, f"/orders/{oid}/confirm-change", {}, 200)
+    gate.cluster.sync_all()
+    for node in (gate.hub, gate.east):
+        assert _lines(_orders(node)["20-1702"]) == [("白菜", 3, "斤"), ("鸡蛋", 1, "板"), ("酱油", 1, "瓶")]

@@ -2,6 +2,7 @@
 import datetime as dt
 import io
 import re
+import uuid
 
 from flask import Blueprint, render_template, request, send_file
 from marshmallow import RAISE, Schema, fields, validate
@@ -238,10 +239,22 @@ def import_chain(body):
     return summary, 201
 
 
-def _line_writes(cid, oid, rows):
-    return [("order_lines", new_id(), {k: v for k, v in {
+def _line_writes(cid, oid, rows, ids=None):
+    ids = ids or [new_id() for _ in rows]
+    return [("order_lines", ids[n], {k: v for k, v in {
         "compound_id": cid, "order_id": oid, "position": n, "item": r["item"], "quantity": r["quantity"],
         "unit": r["unit"], "note": r.get("note") or None}.items() if v is not None}) for n, r in enumerate(rows)]
+
+
+def _confirmed_line_ids(oid, entry, old_lines, count):
+    """Ids of the lines a confirmation writes, the same wherever it is made from the same order as it stood.
+
+    Two volunteers at two replicas, offline, may confirm the same waiting line: with random ids each would
+    add its own copy of the new lines and the order would hold both after the sync. Derived from the order,
+    the line confirmed and the lines it replaces, both confirmations write the same rows, which merge.
+    """
+    base = "\x1f".join([oid, entry, *sorted(ln["id"] for ln in old_lines)])
+    return [str(uuid.uuid5(uuid.NAMESPACE_URL, f"menwei:order-line:{base}\x1f{n}")) for n in range(count)]
 
 
 def _orders(tx, day, status=None):
@@ -411,7 +424,7 @@ def confirm_change(oid, body):
         writes = []
     else:
         writes = [("order_lines", line["id"], {DELETED: True}) for line in order["lines"]]
-        writes += _line_writes(cid, oid, p["lines"])
+        writes += _line_writes(cid, oid, p["lines"], _confirmed_line_ids(oid, entry, order["lines"], len(p["lines"])))
     writes.append(("orders", oid, data))
     runtime().replica.write(writes)
     return {"id": oid, "kind": p["kind"], "status": data.get("status", order["status"]), "lines": p["lines"]}
