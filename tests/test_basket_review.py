@@ -261,3 +261,10 @@ def test_the_same_correction_confirmed_at_two_offline_replicas_is_applied_once(g
     gate.cluster.sync_all()
     for node in (gate.hub, gate.east):
         assert _lines(_orders(node)["20-1702"]) == [("白菜", 3, "斤"), ("鸡蛋", 1, "板"), ("酱油", 1, "瓶")]
+
+
+def test_a_chain_line_longer_than_an_order_can_hold_is_refused_naming_the_line(gate):
+    r = gate.east.api("POST", "/basket/chains/import", json={
+        "text": "1. 20-1702 冯 白菜2斤\n2. 1-101 " + "大米一袋 " * 500, "building": "20", "delivery_date": DAY})
+    assert r.status_code == 400 and "line 2" in r.get_json()["fields"]["text"][0]
+    assert _orders(gate.east) == {}

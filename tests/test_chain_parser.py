@@ -94,3 +94,14 @@ def test_nothing_is_dropped_from_a_line():
                                          ("二十", 20), ("半", 0.5), ("一半", 1.5), ("三半", 3.5)])
 def test_quantities_in_arabic_and_chinese_numerals(text, value):
     assert quantity(text) == value
+
+
+def test_a_line_far_longer_than_anyone_writes_is_kept_flagged_and_read_quickly():
+    # some patterns cost the square of a line's length: 20,000 characters of one word took 23 s to read
+    import time
+    for raw in ("20-1702 " + "白" * 20_000, "20-1702 " + "白菜x" * 6000, "20-1702 " + "白 " * 10_000):
+        t = time.perf_counter()
+        line = parse_line(raw, building="20")
+        assert time.perf_counter() - t < 1
+        assert line.room == "20-1702" and line.items == [] and line.notes[0].endswith("…")
+        assert "太长" in line.flags[0] and "too long" in line.flags[0]

@@ -93,6 +93,8 @@ _HEADER = re.compile(r"接龙|截止|截至|配送|格式|以下|示例|注意|�
                      r"\d{1,2}月\d{1,2}[日号]|\d{4}年|周[一二三四五六日天]|星期")
 _CHATTER = re.compile(r"撤回了一条消息|^(?:收到|好的|好|ok|OK|嗯|谢谢.*|感谢.*|辛苦.*|@.*)$")
 _EMOJI_MARK = "\ue000"
+#: Longer lines are not read item by item (a real chain line is well under 200 characters).
+MAX_LINE_CHARS = 200
 
 
 def _is_emoji(ch):
@@ -255,6 +257,13 @@ def parse_line(raw, line_no=1, building=None, rooms=None, names=None):
     """
     out = ChainLine(line_no, raw)
     text = _fold(raw).strip()
+    if len(text) > MAX_LINE_CHARS:
+        # Some of the patterns below cost the square of a line's length: a line far longer than anyone
+        # writes in a chain (or sent to stall the node) is kept, with its room, for a person to read.
+        out.room, _ = _find_room(text[:40], building, rooms)
+        out.notes.append(text[:MAX_LINE_CHARS] + "…")
+        out.flags.append(f"这一行太长（{len(text)}字），请人工核对 / line too long to read ({len(text)} characters)")
+        return out
     decorated = {t.replace(_EMOJI_MARK, "") for t in re.split(r"[\s,，:：]+", text) if _EMOJI_MARK in t}
     text = text.replace(_EMOJI_MARK, " ")
     out.quoted = [q.strip() for q in _QUOTE.findall(text) if q.strip()]

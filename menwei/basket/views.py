@@ -5,7 +5,7 @@ import re
 import uuid
 
 from flask import Blueprint, render_template, request, send_file
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from sync.ids import new_id
 from sync.tables import DELETED
@@ -28,13 +28,20 @@ DAY_QUERY = {"date": {"type": "string", "format": "date", "required": True}}
 LINE_COLS = ("id", "order_id", "position", "item", "quantity", "unit", "note", "bought_quantity", "price", "missing")
 
 
+def _lines_fit(text):
+    """Each line of a chain must fit in an order's source line (2000 characters)."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if len(line.strip()) > 2000:
+            raise ValidationError(f"line {n} is longer than 2000 characters / 第{n}行超过2000字")
+
+
 class ChainIn(Schema):
     """Body of the chain preview and import: the pasted text, the building, the delivery day."""
 
     class Meta:
         unknown = RAISE
 
-    text = fields.String(required=True, validate=validate.Length(1, 50_000))
+    text = fields.String(required=True, validate=[validate.Length(1, 50_000), _lines_fit])
     building = fields.String(required=True, validate=validate.Regexp(r"^\w{1,10}$", error="a building number"))
     delivery_date = fields.Date(required=True, validate=SANE_DATE)
 
