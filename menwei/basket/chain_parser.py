@@ -310,9 +310,7 @@ def parse_line(raw, line_no=1, building=None, rooms=None, names=None):
     if marked:
         text = text[:marked.start()] + " " + text[marked.end():]
     out.name, text = _take_name(text.strip(), out.room, names, decorated)
-    if out.name is None and out.room is None:
-        pass
-    _read_body(text, out, bool(marked))
+    _read_body(text, out)
     if out.ref is not None:
         out.kind = "repeat"
         out.changes += [Change("add", i.item, i) for i in out.items]
@@ -342,7 +340,8 @@ def _expand_each(text):
                   rf"(?P<spec>{_MONEY.replace('?P<amt>', '')}|{_QTY}\s*(?:{_UNIT_RE})?)", repl, text)
 
 
-def _read_body(text, out, marked):
+def _read_body(text, out):
+    """Read what follows the room and name: items, notes, changes, and whether the line cancels."""
     text = _GLUE.sub(r"\1\2", text)  # "牛奶 1 箱" → "牛奶1箱"
     text = _GLUE_MONEY.sub(r"\1", text)  # "香菜 5块钱" → "香菜5块钱"
     text = re.sub(r"\s+([xX×*]\s*\d+)", r"\1", text)  # "面条 x2" → "面条x2"
