@@ -4,8 +4,9 @@ The hub (SQLite, served over HTTP on loopback) holds the demo compound and the e
 four gates. `menwei node enroll` runs as its own process and takes the compound in as a snapshot;
 its wall time and peak resident memory are printed next to two baselines measured in the same run:
 a node replaying the whole history by pull (what enrolment did before), and a floor, sqlite3
-executemany copying the same rows from the hub's file into an empty database of Menwei's schema
-(no HTTP, no JSON, no checks). Run: .venv/bin/python bench/bootstrap.py [--events N]
+executemany copying the same rows from the hub's file into an empty database of Menwei's schema with a
+node's own SQLite settings (bench/floors.py; no HTTP, no JSON, no checks).
+Run: .venv/bin/python bench/bootstrap.py [--events N]
 """
 import argparse
 import json
@@ -19,6 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from bench.floors import FloorDB, describe, role_settings  # noqa: E402
 from bench.push_merge import wait_up  # noqa: E402
 from hub import create_app as create_hub  # noqa: E402
 from menwei.demo.seed import seed_demo  # noqa: E402
@@ -81,15 +83,15 @@ def run_measured(args, env, tmp):
         return elapsed, int(fh.read()) / 1024, proc.stdout
 
 
-def copy_floor(hub_db, path):
-    """Time sqlite3 copying the compound's rows from the hub's file into an empty database of Menwei's schema."""
+def copy_floor(hub_db, path, settings):
+    """Time sqlite3 copying the compound's rows from the hub's file into an empty database of Menwei's schema,
+    set up as a node's (``settings``: synchronous, page cache, WAL thresholds, background checkpointer)."""
     from sqlalchemy import create_engine
     from menwei.tables import CATALOG
     from sync.sql_store import build_metadata
     build_metadata(CATALOG).create_all(create_engine(f"sqlite:///{path}"))
     src = sqlite3.connect(hub_db)
-    dst = sqlite3.connect(path, isolation_level=None)
-    dst.execute("PRAGMA journal_mode=WAL")
+    dst = FloorDB(path, settings)
     t0 = time.perf_counter()
     n = 0
     for t in CATALOG:
@@ -97,11 +99,11 @@ def copy_floor(hub_db, path):
         cur = src.execute(f"SELECT {', '.join(cols)} FROM {t.name}")
         sql = f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
         while rows := cur.fetchmany(20_000):
-            dst.execute("BEGIN IMMEDIATE")
-            dst.executemany(sql, rows)
-            dst.execute("COMMIT")
+            dst.commit_batch({sql: rows})
             n += len(rows)
-    return time.perf_counter() - t0, n
+    elapsed = time.perf_counter() - t0
+    dst.close()
+    return elapsed, n
 
 
 def enrol_code(hub_dir, env, node_id, cid):
@@ -146,12 +148,14 @@ def main():
     finally:
         hub.terminate()
         hub.wait(10)
-    floor_s, floor_rows = copy_floor(f"{hub_dir}/hub.db", f"{tmp}/floor.db")
-    result.update(floor_sqlite_copy_s=round(floor_s, 2), floor_rows=floor_rows,
+    settings = role_settings("node")  # the bootstrapping node's own
+    floor_s, floor_rows = copy_floor(f"{hub_dir}/hub.db", f"{tmp}/floor.db", settings)
+    result.update(floor_sqlite_copy_s=round(floor_s, 2), floor_rows=floor_rows, floor_settings=settings,
                   ratio_to_floor=round(snap_s / floor_s, 2))
     print(json.dumps(result, indent=1))
     line = (f"bootstrap by snapshot: {snap_s:.1f}s, node peak RSS {snap_rss:.0f} MB (target <= 80 MB); "
-            f"floor (sqlite3 copy of the same rows) {floor_s:.1f}s, x{snap_s / floor_s:.1f}")
+            f"floor (sqlite3 copy of the same rows, a node's settings: {describe(settings)}) {floor_s:.1f}s, "
+            f"x{snap_s / floor_s:.1f}")
     if "replay_s" in result:
         line += f"; full replay by pull {result['replay_s']:.1f}s, peak RSS {result['replay_node_peak_rss_mb']:.0f} MB"
     print(line)

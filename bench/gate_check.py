@@ -1,7 +1,9 @@
 """Benchmark: gate-check latency over HTTP at a node holding 5,000 residents and 1,000,000 gate events.
 
-Prints p50/p90/p99 of POST /api/v1/gate/checks next to a floor measured in the same run (GET of a
-trivial endpoint on the same server: HTTP, framework and session cost alone), and the node process's
+Prints p50/p90/p99 of POST /api/v1/gate/checks next to two floors measured in the same run on the same
+server: a GET of a trivial endpoint (HTTP, framework and session cost alone) and a POST writing one row
+through the generic rows API (a handover note: the same session, CSRF check, one replicated write and its
+change-log entry, committed with the node's own synchronous, as a check writes its event), and the node process's
 resident memory after the run. The checks are made as a signed-in operator, as at the desk. Run: .venv/bin/python bench/gate_check.py [--events N]
 """
 import argparse
@@ -108,11 +110,17 @@ def main():
         login = s.post(url + "/api/v1/auth/login", json=dict(zip(("username", "password"), OPERATOR)))
         login.raise_for_status()
         s.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        floor, checks, by_room = [], [], []
+        floor, floor_write, checks, by_room = [], [], [], []
+        post_id = new_id()
         for i in range(args.checks):
             t = time.perf_counter()
             s.get(url + "/api/v1/tables").raise_for_status()
             floor.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            got = s.post(url + "/api/v1/rows/handovers", json={"post_id": post_id, "note": f"floor {i}",
+                                                                 "written_at": iso(time.time() * 1000)})
+            floor_write.append(time.perf_counter() - t)
+            assert got.status_code == 201, got.text
             r = rng.choice(residents)
             body = {"resident_id": r["id"], "direction": rng.choice(("in", "out")),
                     "temperature": round(rng.uniform(35.8, 37.6), 1)}
@@ -128,10 +136,12 @@ def main():
                 by_room.append(time.perf_counter() - t)
         out = {"events": args.events, "residents": 5000, "checks": args.checks,
                "gate_check_ms": percentiles(checks), "gate_check_by_room_ms": percentiles(by_room),
-               "floor_get_tables_ms": percentiles(floor), "node_rss_mb": round(rss_mb(node.pid), 1)}
+               "floor_get_tables_ms": percentiles(floor), "floor_write_one_row_ms": percentiles(floor_write),
+               "node_rss_mb": round(rss_mb(node.pid), 1)}
         print(json.dumps(out, indent=1))
         print(f"gate check p50 {out['gate_check_ms'][50]} ms, p99 {out['gate_check_ms'][99]} ms (target <= 10 ms); "
-              f"floor p99 {out['floor_get_tables_ms'][99]} ms; node RSS {out['node_rss_mb']} MB (target <= 80 MB)")
+              f"floors: GET p50 {out['floor_get_tables_ms'][50]} / p99 {out['floor_get_tables_ms'][99]} ms, one-row "
+              f"write p50 {out['floor_write_one_row_ms'][50]} / p99 {out['floor_write_one_row_ms'][99]} ms; node RSS {out['node_rss_mb']} MB (target <= 80 MB)")
     finally:
         node.terminate()
         node.wait(10)

@@ -1,7 +1,8 @@
 """Benchmark: push + merge of N changes from one node to the hub over HTTP on loopback.
 
-Prints changes/s next to floors measured in the same run, with the same journal and durability
-settings: sqlite3 executemany of the same rows the hub stores (gate events, resident rows, change-log
+Prints changes/s next to floors measured in the same run, with the SQLite hub's own settings (synchronous,
+page cache, WAL autocheckpoint and the background checkpointer: bench/floors.py, printed with the figures):
+sqlite3 executemany of the same rows the hub stores (gate events, resident rows, change-log
 rows) into Menwei's own schema with all its indexes, committed per push batch — the ratio to it is
 the one the target speaks of — and, for reference, of every change as one row of a bare log table.
 Then times incremental pushes of 1,000 changes (the median, the first and the slowest of five).
@@ -15,7 +16,6 @@ import json
 import os
 import pickle
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from node import create_app as create_node  # noqa: E402
 from node.cli import enroll_node  # noqa: E402
 from sync.ids import new_id  # noqa: E402
+from bench.floors import FloorDB, describe, role_settings  # noqa: E402
 
 
 def make_changes(compound_id, n, mix, rng, start=datetime(2020, 2, 4, 6, 0), households=None):
@@ -69,39 +70,34 @@ def make_changes(compound_id, n, mix, rng, start=datetime(2020, 2, 4, 6, 0), hou
     return writes[:n]
 
 
-def sqlite_floor(rows, path, synchronous):
-    """Time sqlite3 executemany of the change rows into a table shaped like the change log."""
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(f"PRAGMA synchronous={synchronous}")
-    con.execute("CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin VARCHAR(64) NOT NULL, "
-                "oseq BIGINT NOT NULL, hlc BIGINT NOT NULL, tbl VARCHAR(64) NOT NULL, row_id VARCHAR(64) NOT NULL, "
-                "scope VARCHAR(64), data TEXT NOT NULL, prev TEXT, UNIQUE (origin, oseq))")
+def sqlite_floor(rows, path, settings):
+    """Time sqlite3 executemany of the change rows into a table shaped like the change log (the hub's settings)."""
+    fdb = FloorDB(path, settings)
+    fdb.con.execute("CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin VARCHAR(64) NOT NULL, "
+                    "oseq BIGINT NOT NULL, hlc BIGINT NOT NULL, tbl VARCHAR(64) NOT NULL, row_id VARCHAR(64) NOT NULL, "
+                    "scope VARCHAR(64), data TEXT NOT NULL, prev TEXT, UNIQUE (origin, oseq))")
     t0 = time.perf_counter()
     for i in range(0, len(rows), 5000):
-        con.execute("BEGIN IMMEDIATE")
-        con.executemany("INSERT INTO log (origin, oseq, hlc, tbl, row_id, scope, data, prev) "
-                        "VALUES (?,?,?,?,?,?,?,?)", rows[i:i + 5000])
-        con.execute("COMMIT")
+        fdb.commit_batch({"INSERT INTO log (origin, oseq, hlc, tbl, row_id, scope, data, prev) "
+                          "VALUES (?,?,?,?,?,?,?,?)": rows[i:i + 5000]})
     elapsed = time.perf_counter() - t0
-    con.close()
+    fdb.close()
     return elapsed
 
 
-def destination_floor(changes, path, synchronous, batch):
+def destination_floor(changes, path, settings, batch):
     """Time sqlite3 executemany of the rows the hub stores for these changes, into Menwei's own schema.
 
     That is: gate events inserted into gate_events, resident writes upserted into residents (only
     the columns each change carries), and a change-log row for each change to a mutable table; in
     Menwei's DDL with every index it has (the dashboard's and the audit's too), committed every
-    ``batch`` changes as the hub commits each push; none of Menwei's checks or bookkeeping.
+    ``batch`` changes as the hub commits each push, with the hub's SQLite settings and background
+    checkpointer; none of Menwei's checks or bookkeeping.
     """
     from sqlalchemy import create_engine
     from menwei.store.db import db
     db.metadata.create_all(create_engine(f"sqlite:///{path}"))
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(f"PRAGMA synchronous={synchronous}")
+    fdb = FloorDB(path, settings)
     log_sql = ("INSERT INTO sync_log (seq, origin, oseq, hlc, tbl, row_id, scope, data, prev) "
                "VALUES (?,?,?,?,?,?,?,?,?)")
     batches = []
@@ -127,12 +123,9 @@ def destination_floor(changes, path, synchronous, batch):
         batches.append(groups)
     t0 = time.perf_counter()
     for groups in batches:
-        con.execute("BEGIN IMMEDIATE")
-        for sql, rows in groups.items():
-            con.executemany(sql, rows)
-        con.execute("COMMIT")
+        fdb.commit_batch(groups)
     elapsed = time.perf_counter() - t0
-    con.close()
+    fdb.close()
     return elapsed
 
 
@@ -216,8 +209,7 @@ def bench_hub(hub_db, args, tmp, floor_input):
         if not os.path.exists(floor_input):  # the floors' rows, read back after the timing, kept on disk
             outbox = rt.replica.outbox(0, args.changes)
             with open(floor_input, "wb") as f:
-                pickle.dump({"outbox": outbox, "synchronous": node.config["SQLITE_SYNCHRONOUS"],
-                             "batch": node.config["PUSH_BATCH"], "rows": [
+                pickle.dump({"outbox": outbox, "batch": node.config["PUSH_BATCH"], "rows": [
                                  ("east-gate", ch["seq"], ch["hlc"], ch["table"], ch["id"], compound_id,
                                   orjson.dumps(ch["data"]).decode(),
                                   orjson.dumps(ch["prev"]).decode() if ch.get("prev") else None) for _, ch in outbox]}, f)
@@ -253,9 +245,9 @@ def main():
             pg_schema(pg, False)
     with open(floor_file, "rb") as f:
         floor_input = pickle.load(f)
-    floor_s = sqlite_floor(floor_input["rows"], f"{tmp}/floor.db", floor_input["synchronous"])
-    dest_s = destination_floor(floor_input["outbox"], f"{tmp}/floor2.db", floor_input["synchronous"],
-                               floor_input["batch"])
+    settings = role_settings("hub")  # the SQLite hub's own: the floors run as it does
+    floor_s = sqlite_floor(floor_input["rows"], f"{tmp}/floor.db", settings)
+    dest_s = destination_floor(floor_input["outbox"], f"{tmp}/floor2.db", settings, floor_input["batch"])
     floor_rate, dest_rate = args.changes / floor_s, args.changes / dest_s
     for r in results.values():
         r["ratio_to_floor"] = round(r["changes_per_s"] / floor_rate, 3)
@@ -270,6 +262,7 @@ def main():
               f"{r['ratio_to_floor']:.2f} to the change-log-only floor); incremental 1,000: median "
               f"{r['incremental_1000_s'] * 1000:.1f} ms of {args.incremental} (target <= 50 ms), first "
               f"{r['incremental_1000_first_s'] * 1000:.1f} ms, slowest {r['incremental_1000_max_s'] * 1000:.1f} ms")
+    print(f"floors' SQLite settings, the hub's own: {describe(settings)}")
     print(f"floors (sqlite3 executemany, same run): the same rows into Menwei's tables and change log "
           f"{dest_rate:,.0f}/s; every change as one change-log row {floor_rate:,.0f}/s")
 

@@ -3,7 +3,9 @@ import uuid
 
 import pytest
 
+from conftest import LiveServer
 from menwei.times import iso
+from sync.http_client import SyncFailed
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -76,7 +78,8 @@ def test_other_households_have_their_own_quota(gate):
     gate.rule(level="closed")
     gate.sync()
     assert gate.check(resident_id=gate.zhang, direction="out")["allowed"]
-    assert gate.check(resident_id=gate.wang, direction="out")["allowed"]
+    assert "quota_used" in _codes(gate.check(resident_id=gate.li, direction="out"))  # 1702's outing is used
+    assert gate.check(resident_id=gate.wang, direction="out")["allowed"]  # 101 still has its own
 
 
 def test_rule_changed_at_the_hub_mid_day_applies_from_the_next_pull(gate):
@@ -127,7 +130,10 @@ def test_fever_denies_opens_an_incident_and_raises_the_alert(gate):
     incident = gate.east.api("GET", f"/rows/incidents/{answer['incident_id']}").get_json()
     assert incident["kind"] == "fever" and incident["status"] == "open"
     assert incident["gate_event_id"] == answer["event_id"] and "37.3" in incident["title"]
+    alerts = gate.east.api("GET", "/gate/alerts").get_json()["alerts"]
+    assert [(a["id"], a["gate_event_id"]) for a in alerts] == [(answer["incident_id"], answer["event_id"])]
     assert gate.check(resident_id=gate.li, direction="in", temperature=37.2)["allowed"]
+    assert len(gate.east.api("GET", "/gate/alerts").get_json()["alerts"]) == 1  # 37.2 is under the threshold
 
 
 def test_fever_threshold_follows_the_rule(gate):
@@ -206,12 +212,21 @@ def test_unknown_resident_or_room_gets_404_and_writes_nothing(gate):
 
 
 def test_checks_keep_working_with_the_hub_down_and_sync_later(gate):
-    gate.cluster.close()  # the hub is unreachable from here on
+    gate.cluster.close()  # the hub is unreachable until it is served again below
     answers = [gate.check(resident_id=gate.zhang, direction="out"), gate.check(code="NOPE", direction="in")]
     assert len(_events(gate.east)) == 2
     status = gate.east.api("GET", "/sync/status").get_json()
     assert status["pending"] >= 2
     assert {a["decision"] for a in answers} == {"allowed", "denied"}
+    with pytest.raises(SyncFailed):
+        gate.sync()
+    gate.cluster.server = LiveServer(gate.hub.app)  # the hub is back (on a new port); the fixture stops it
+    with gate.east.rt.store.write() as tx:
+        tx.set_state("hub_url", gate.cluster.server.url)
+    gate.east.rt._client = None
+    gate.sync()
+    assert set(_events(gate.hub)) == {a["event_id"] for a in answers}
+    assert gate.east.api("GET", "/sync/status").get_json()["pending"] == 0
 
 
 def test_incidents_link_households_and_vehicles_and_are_searchable(gate):
@@ -238,7 +253,7 @@ def test_incident_search_matches_percent_underscore_and_backslash_as_typed(gate,
     assert [i["id"] for i in found] == [literal]
 
 
-def test_presented_id_card_finds_the_resident_and_counts_as_checked(gate):
+def test_presented_id_card_finds_the_resident_and_an_unregistered_card_is_a_404(gate):
     idn = "36050219800101123" + "5"
     from menwei.demo.data import id_check_digit
     idn = idn[:17] + id_check_digit(idn[:17])

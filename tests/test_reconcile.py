@@ -131,9 +131,10 @@ def test_merging_duplicate_households_repoints_residents_everywhere_and_counts_t
     assert r.get_json()["moved"] == {"residents": 1}
     assert [v["kind"] for v in _violations(g.hub, kind="duplicate_room")] == []
     g.cluster.sync_all()
+    for replica in [g.hub, *g.cluster.nodes.values()]:  # everywhere: the hub and both gates
+        assert replica.api("GET", f"/rows/residents/{g.zhao_b20}").get_json()["household_id"] == g.dup_east
+        assert replica.api("GET", f"/rows/households/{g.dup_b20}").get_json()["merged_into"] == g.dup_east
     b20 = g.b20_node
-    assert b20.api("GET", f"/rows/residents/{g.zhao_b20}").get_json()["household_id"] == g.dup_east
-    assert b20.api("GET", f"/rows/households/{g.dup_b20}").get_json()["merged_into"] == g.dup_east
     # An outing under the merged row counts for the survivor: the next one from the household is refused.
     first = b20.api("POST", "/gate/checks", json={"resident_id": g.zhao_b20, "direction": "out", "temperature": 36.5})
     assert first.get_json()["allowed"]
