@@ -136,3 +136,37 @@ def _every_event(tx, compound_id, since_ms, until_ms):
     rows = tx.rows(f"SELECT {', '.join(violations._EVENT_COLS)} FROM gate_events WHERE compound_id = ? "
                    "AND at >= ? AND at <= ? ORDER BY at, id", (compound_id, iso(since_ms), iso(until_ms)))
     return [dict(zip(violations._EVENT_COLS, r)) for r in rows]
+
+
+def _work_pass(gate, resident_id):
+    r = gate.hub.api("POST", "/gate/passes", json={"kind": "work", "resident_id": resident_id,
+                                                   "household_id": gate.h1702, "employer": "新余市人民医院",
+                                                   "certificate_checked_by": "刘文峰"})
+    assert r.status_code == 201, r.get_json()
+    gate.sync()
+    return r.get_json()["code"]
+
+
+ZHANG_ID, LI_ID = "360502198001011234", "36050219850202123X"
+
+
+@pytest.fixture
+def carded(gate):
+    """张三 and 李四 with their ID-card numbers in the register."""
+    for rid, number in ((gate.zhang, ZHANG_ID), (gate.li, LI_ID)):
+        assert gate.hub.api("PATCH", f"/rows/residents/{rid}", json={"id_number": number}).status_code == 200
+    gate.sync()
+    return gate
+
+
+def test_a_work_pass_with_its_holders_id_card_passes_without_ticking_id_checked(carded):
+    code = _work_pass(carded, carded.zhang)
+    verdict = carded.check(code=code, id_number=ZHANG_ID, direction="out")
+    assert verdict["allowed"], verdict["reasons"]
+
+
+def test_a_work_pass_with_someone_elses_id_card_is_refused_naming_the_mismatch(carded):
+    code = _work_pass(carded, carded.zhang)
+    verdict = carded.check(code=code, id_number=LI_ID, direction="out")
+    assert [r["code"] for r in verdict["reasons"]] == ["id_mismatch"]
+    assert "身份证与持证人不符" in verdict["reasons"][0]["message"]

@@ -86,12 +86,18 @@ def gather(tx, body, at):
         if c.vehicle is None:
             c.vehicle = {"id": None, "plate": normalise_plate(body["plate"]), "household_id": None}
         body["household_id"] = body.get("household_id") or c.vehicle.get("household_id")
-    if body.get("id_number") and not body.get("resident_id"):  # an ID card presented at the gate
+    if body.get("id_number"):  # an ID card presented at the gate
         found = one_row(tx, "residents", "id_number = ?", [body["id_number"].upper()])
-        if found is None:
+        if body.get("resident_id"):  # the person is known (a pass, the desk): the card must be theirs
+            c.id_checked = found is not None and found["id"] == body["resident_id"]
+            c.id_mismatch = not c.id_checked
+        elif c.pass_ is not None:  # a pass for someone not in the register: the volunteer saw the card
+            c.id_checked = True
+        elif found is None:
             raise ApiError(404, "no resident with this ID number", fields={"id_number": "not registered here"})
-        body["resident_id"] = found["id"]
-        c.id_checked = True
+        else:
+            body["resident_id"] = found["id"]
+            c.id_checked = True
     if body.get("resident_id"):
         c.resident = one_row(tx, "residents", "id = ?", [body["resident_id"]])
         if c.resident is None:

@@ -24,6 +24,7 @@ REASONS = {
     "pass_not_yet_valid": ("通行证未生效", "pass not yet valid"),
     "certificate_missing": ("缺单位证明", "no employer certificate checked"),
     "id_not_checked": ("须核对身份证", "holder's ID not checked"),
+    "id_mismatch": ("身份证与持证人不符", "ID card is not the holder's"),
     "vehicle_banned": ("禁止车辆进出", "no vehicle may cross"),
     "vehicle_exit_only": ("车辆只出不进", "vehicles may leave, not enter"),
     "quarantined_building": ("本楼栋全封闭隔离", "building under quarantine"),
@@ -114,6 +115,7 @@ class Crossing:
     code_given: str | None = None
     code_known: bool = True
     id_checked: bool = False
+    id_mismatch: bool = False  # an ID card was presented and belongs to someone else
     visitor: dict | None = None
     outings: list = field(default_factory=list)  # times of this household's counted outings, oldest first
     tz: str = "Asia/Shanghai"  # the compound's zone: the times a message names are local
@@ -149,13 +151,15 @@ def judge(c):
         return Verdict(False, reasons, "other", fever)
     p = c.pass_
     purpose = _purpose(c)
+    if c.id_mismatch:
+        reasons.append(_reason("id_mismatch"))
     if p is not None:
         for code, facts in pass_problems(p, c.at):
             reasons.append(_pass_reason(code, facts, c.tz))
         if p["kind"] == "work":
             if rules["work_pass_needs_certificate"] and not p.get("certificate_checked_by"):
                 reasons.append(_reason("certificate_missing"))
-            if not c.id_checked:
+            if not c.id_checked and not c.id_mismatch:
                 reasons.append(_reason("id_not_checked"))
     if c.vehicle is not None or purpose == "vehicle":
         policy = rules["vehicle_policy"]
