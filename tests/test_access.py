@@ -31,7 +31,7 @@ EXPECTED = {
     "roster_api.check_in": {C, O, V}, "roster_api.check_out": {C, O, V}, "roster_api.add_handover": {C, O, V},
     "roster_api.list_handovers": {C, O, V, W}, "roster_pages.roster_page": {C, O, V, W},
     "roster_pages.roster_print": {C, O, V, W}, "roster_pages.roster_xlsx": {C, O, V, W},
-    "basket_pages.basket_page": {C, V, W}, "basket_pages.ledger_xlsx": {C, V, W},
+    "basket_pages.basket_page": {C, V, W}, "basket_pages.ledger_xlsx": {C, V, W}, "basket_pages.labels_sheet": {C, V, W},
     "node_api.sync_now": {C, O, V},
     "hub_admin.list_nodes": {C, W}, "hub_admin.add_node": {C}, "hub_admin.revoke_node": {C},
     "reconcile.list_violations": {C, W}, "reconcile.node_summaries": {C, W}, "reconcile.node_report": {C, W},
@@ -45,10 +45,10 @@ EXPECTED = {
     "sync.enroll": PUBLIC, "sync.pull": PUBLIC, "sync.push": PUBLIC, "sync.snapshot": PUBLIC,  # node tokens: tests/test_sync_protocol.py
     "sync_recovery.own_changes": PUBLIC,  # node tokens: tests/test_backup.py
 }
-for _name in ("handoff", "ledger_view", "list_orders", "list_proposals", "packing", "receipt_photo",
+for _name in ("handoff", "ledger_view", "list_orders", "list_proposals", "list_volunteers", "packing", "receipt_photo",
               "reply_to_group", "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}
-for _name in ("add_receipt", "add_repayment", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
+for _name in ("add_receipt", "add_repayment", "add_volunteer", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
               "mark_delivered", "mark_packed", "mark_refused", "preview_chain", "reject_change"):
     EXPECTED[f"basket_api.{_name}"] = {C, V}
 #: Generic row writes (/api/v1/rows/<table>) per table, stated here independently of the code's own table.

@@ -193,7 +193,8 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate, browser):
         expect(order).to_contain_text("缺 酱油")
         order.locator(".bags").fill("2")
         order.locator("button.packed").click()
-        expect(page.locator("#labels")).to_contain_text("20-1702 张三 · 2 袋")
+        expect(page.locator("#labels .label")).to_contain_text("20-1702 张三")
+        expect(page.locator("#labels .label")).to_contain_text("2 袋 bags")
         page.click("nav button[data-tab=handoff]")
         row = page.locator("#handofflist .order").filter(has_text="20-1702")
         row.locator(".by").fill("物业小刘")
@@ -236,3 +237,29 @@ def test_an_order_re_dated_while_it_is_read_is_still_found(gate, monkeypatch):
     lines = [{"id": ln["id"], "bought_quantity": ln["quantity"], "price": 1.0} for ln in o["lines"]]
     assert _post(hub, f"/orders/{o['id']}/bought", {"paid_by": vol, "lines": lines}, 200)["status"] == "bought"
     assert moved
+
+
+def test_an_out_of_stock_line_is_never_charged_even_with_a_price_typed(gate):
+    """A price typed before ticking 缺货 must not reach the ledger, the packing total or the reply."""
+    node = gate.east
+    r = node.api("POST", "/basket/chains/import", json={"text": "20-1702 白菜2斤 苹果3斤", "building": "20",
+                                                       "delivery_date": "2020-02-05"})
+    assert r.status_code == 201, r.get_json()
+    order = node.api("GET", "/basket/orders?date=2020-02-05").get_json()["orders"][0]
+    vid = node.api("POST", "/basket/volunteers", json={"name": "王建国"}).get_json()["id"]
+    cabbage, apples = sorted(order["lines"], key=lambda ln: ln["item"] != "白菜")
+    r = node.api("POST", f"/basket/orders/{order['id']}/bought", json={"paid_by": vid, "lines": [
+        {"id": cabbage["id"], "price": 6.5}, {"id": apples["id"], "price": 12, "missing": True}]})
+    assert r.status_code == 200 and r.get_json()["status"] == "partly_bought"
+    ledger = node.api("GET", "/basket/ledger").get_json()
+    assert [(p["room"], p["owes"]) for p in ledger["pairs"]] == [("20-1702", 6.5)]
+    assert node.api("GET", "/basket/packing?date=2020-02-05").get_json()["orders"][0]["total"] == 6.5
+
+
+def test_a_basket_volunteer_adds_who_pays_and_a_name_twice_is_refused_in_words(gate):
+    node = gate.east
+    assert node.api("POST", "/basket/volunteers", json={"name": "李秀英"}).status_code == 201
+    again = node.api("POST", "/basket/volunteers", json={"name": "李秀英"})
+    assert again.status_code == 409 and "已在名单上" in again.get_json()["error"]
+    assert [v["name"] for v in node.api("GET", "/basket/volunteers").get_json()["volunteers"]] == ["李秀英"]
+    assert node.api("POST", "/basket/volunteers", json={"name": ""}).status_code == 400

@@ -493,7 +493,9 @@ def mark_bought(oid, body):
         data = {"missing": b["missing"]}
         if b["bought_quantity"] is not None:
             data["bought_quantity"] = b["bought_quantity"]
-        if b["price"] is not None:
+        if b["missing"]:
+            data["price"] = None  # a price typed before ticking "missing" is not charged
+        elif b["price"] is not None:
             data["price"] = b["price"]
         writes.append(("order_lines", b["id"], data))
         if b["missing"]:
@@ -550,8 +552,19 @@ def packing():
     with runtime().store.read() as tx:
         orders = _orders(tx, _day(), ("bought", "partly_bought", "packed", "at_building"))
     for o in orders:
-        o["total"] = round(sum(ln["price"] or 0 for ln in o["lines"]), 2)
+        o["total"] = round(sum(ln["price"] or 0 for ln in o["lines"] if not ln.get("missing")), 2)
     return {"orders": orders}
+
+
+@pages.get("/basket/labels")
+@allow("volunteer", "viewer")
+@accepts(query=DAY_QUERY)
+def labels_sheet():
+    """A printable sheet of bag labels for a day: room, name, bags, what is in them and what was missing."""
+    day = _day()
+    with runtime().store.read() as tx:
+        orders = _orders(tx, day, ("bought", "partly_bought", "packed", "at_building"))
+    return render_template("basket_labels.html", day=day, orders=orders)
 
 
 @api.get("/handoff")
@@ -598,6 +611,43 @@ def receipt_photo(rid):
     return send_file(io.BytesIO(base64.b64decode(data)), mimetype=head[5:].split(";")[0])
 
 
+class VolunteerIn(Schema):
+    """Body of POST /api/v1/basket/volunteers: someone of the basket team who may pay at the till."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(1, 50))
+
+
+@api.get("/volunteers")
+@allow("volunteer", "viewer")
+def list_volunteers():
+    """The volunteers who may pay at the till, by name."""
+    with runtime().store.read() as tx:
+        rows = tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
+    return {"volunteers": [{"id": r[0], "name": r[1]} for r in rows]}
+
+
+@api.post("/volunteers")
+@allow("volunteer")
+@accepts(VolunteerIn)
+def add_volunteer(body):
+    """Add a volunteer of the basket team (who pays at the till and is paid back); a name already there is refused."""
+    rt = runtime()
+    name = body["name"].strip()
+    if not name:
+        raise ApiError(400, "请填写姓名 a name is needed", fields={"name": "empty"})
+    with rt.store.read() as tx:
+        cid = _compound(tx)
+        if tx.rows(f"SELECT 1 FROM volunteers WHERE name = ? AND compound_id = ? AND {DELETED} = ?", (name, cid, False)):
+            raise ApiError(409, f"{name} 已在名单上 is already on the list", fields={"name": "already there"})
+    vid = new_id()
+    rt.replica.write([("volunteers", vid, {"compound_id": cid, "name": name, "organisation": "菜篮子小组 basket team"})],
+                     create=True)
+    return {"id": vid, "name": name}, 201
+
+
 @api.post("/repayments")
 @allow("volunteer")
 @accepts(MoneyIn)
@@ -613,7 +663,8 @@ def _charges_and_repaid(tx):
     charges = [(h, v, float(p)) for h, v, p in tx.rows(
         f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
         f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
-        "AND o.status <> 'refused' GROUP BY o.household_id, o.paid_by", (False, False))]
+        "AND (l.missing IS NULL OR l.missing = ?) "  # what the shop did not have is never charged
+        "AND o.status <> 'refused' GROUP BY o.household_id, o.paid_by", (False, False, False))]
     repaid = [(h, v, float(a)) for h, v, a in tx.rows(
         f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?", (False,))]
     return charges, repaid
@@ -637,6 +688,10 @@ def compute_ledger():
                         "receipts": round(receipt_totals.get(v, 0.0), 2),
                         "unallocated": round(receipt_totals.get(v, 0.0) - d["advanced"], 2)}
                        for v, d in sorted(led["volunteers"].items(), key=lambda kv: names.get(kv[0]) or "")],
+        "pairs": [{"household_id": h, "room": labels.get(h), "volunteer_id": v, "name": names.get(v), "owes": round(x, 2)}
+                  for (h, v), x in sorted(led["pairs"].items(), key=lambda kv: (labels.get(kv[0][0]) or "",
+                                                                               names.get(kv[0][1]) or ""))
+                  if round(x, 2) != 0],  # who owes whom: what a repayment settles
         "total_owed": round(sum(led["households"].values()), 2),
         "total_outstanding": round(sum(d["outstanding"] for d in led["volunteers"].values()), 2)}
 
@@ -703,7 +758,5 @@ def ledger_xlsx():
 @pages.get("/basket")
 @allow("volunteer", "viewer")
 def basket_page():
-    """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off."""
-    with runtime().store.read() as tx:
-        vols = tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
-    return render_template("basket.html", volunteers=vols)
+    """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off, money, reply."""
+    return render_template("basket.html")

@@ -52,6 +52,7 @@ def prepare(data_dir, base_port):
             click.echo("seeded the demo compound: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
         _demo_accounts(app)
         _demo_rules(rt, compound_id)
+        _demo_volunteers(rt, compound_id)
         if not os.path.exists(token_file):
             with open(token_file, "w") as fh:
                 fh.write(new_admin_token())
@@ -91,6 +92,22 @@ def _demo_rules(rt, compound_id):
         rules.append({"compound_id": compound_id, "building_id": b20[0][0], "effective_from": since,
                       "level": "quarantine", "notes": "20栋全封闭隔离，物资由菜篮子小组送到楼下"})
     rt.replica.write([("control_rules", new_id(), r) for r in rules], create=True)
+
+
+#: The shopping-basket team: five party-member volunteers bought the quarantined building's food each
+#: morning from 3 February 2020 (the seed's account); their names here are invented.
+BASKET_TEAM = ("王建国", "李秀英", "赵志强", "孙丽华", "周海燕")
+
+
+def _demo_volunteers(rt, compound_id):
+    """The basket team, so the shopping page has someone to pay at the till."""
+    from sync.ids import new_id
+    with rt.store.read() as tx:
+        if tx.rows("SELECT 1 FROM volunteers WHERE compound_id = ?", (compound_id,)):
+            return
+    rt.replica.write([("volunteers", new_id(), {"compound_id": compound_id, "name": name, "party_member": True,
+                                                "organisation": "菜篮子小组 basket team"}) for name in BASKET_TEAM],
+                     create=True)
 
 
 def _node_enrolled(data_dir, node_id):

@@ -123,7 +123,7 @@ def register_error_handlers(app):
     def _validation_error(e):
         msgs = e.messages if isinstance(e.messages, dict) else {"_": e.messages}
         first = next(iter(msgs), "body")
-        return _render(400, f"invalid field {first!r}", msgs)
+        return _render(400, f"请检查填写的内容 please check what was entered: {first}", msgs)
 
     @app.errorhandler(HTTPException)
     def _http_error(e):

@@ -2,15 +2,42 @@
 // shopping list, buying, packing, handoff, money. Kept out of the page so that a strict CSP can forbid inline script.
 "use strict";
 (() => {
+const {say, fieldNames} = window.Menwei;
 const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 amount", price: "价格 price", lines: "物品 items",
+  name: "姓名 name", household_id: "住户 household", volunteer_id: "志愿者 volunteer", photo: "照片 photo",
+  text: "接龙 chain text", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
+// Every call of the page: a refusal is said in words at the top of the page (never an alert with JSON).
 const api = async (path, opts) => {
-  const r = await fetch("/api/v1/basket" + path, Object.assign({headers: {"Content-Type": "application/json"}}, opts));
-  const body = await r.json();
-  if (!r.ok) { alert(body.error + (body.fields ? " " + JSON.stringify(body.fields) : "")); throw new Error(body.error); }
-  return body;
+  try {
+    return await window.Menwei.api("/api/v1/basket" + path, Object.assign({headers: {"Content-Type": "application/json"}}, opts));
+  } catch (e) { say(e.message, true); throw e; }
 };
 const post = (path, body) => api(path, {method: "POST", body: JSON.stringify(body || {})});
+const STATUS = {requested: "已登记 requested", bought: "已买 bought", partly_bought: "部分买到 partly bought",
+  packed: "已分装 packed", at_building: "已到楼下 at the building", delivered: "已送到门口 delivered",
+  refused: "已取消/拒收 cancelled or refused"};
+const status = (s) => STATUS[s] || s;
+
+async function loadVolunteers(selected) {
+  const {volunteers} = await api("/volunteers");
+  for (const sel of document.querySelectorAll("select.volunteers")) {
+    const keep = selected || sel.value;
+    sel.replaceChildren(...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
+    if (keep) sel.value = keep;
+  }
+  if (!volunteers.length) say("还没有付款志愿者：请先在“结账”页添加 no volunteer to pay yet: add one on the buy tab", true);
+}
+$("#add-volunteer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const name = e.target.name.value.trim();
+  if (!name) { say("请填写姓名 a name is needed", true); return; }
+  const v = await post("/volunteers", {name});
+  e.target.reset();
+  await loadVolunteers(v.id);
+  say(`${v.name} 已添加 added`);
+});
 const day = () => $("#day").value;
 const amount = (a) => a.map(([q, u]) => (u === "元" ? "¥" + q : (q === null ? "" : q) + u)).join(" + ");
 const itemText = (i) => esc(i.item) + (i.quantity === null || i.quantity === undefined ? "" :
@@ -19,9 +46,10 @@ $("#day").value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
 
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 function show(tab) {
+  say("");  // a message belongs to the tab it was said on
   document.querySelectorAll("section").forEach((s) => { s.hidden = s.id !== tab; });
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("on", b.dataset.tab === tab));
-  ({paste: loadProposals, list: loadList, buy: loadBuy, pack: loadPack, handoff: loadHandoff, money: loadMoney}[tab] || (() => {}))();
+  ({paste: loadProposals, list: loadList, buy: () => Promise.all([loadVolunteers(), loadBuy()]), pack: loadPack, handoff: loadHandoff, money: loadMoney}[tab] || (() => {}))();
 }
 
 // What a chain line means, in words: the items of an order, or the change / cancellation / copy it proposes.
@@ -71,7 +99,7 @@ async function loadProposals() {
     (p.kind === "cancel" ? `<div class="cancel-note">整单取消 the whole order is cancelled</div>` : "") +
     `<ul>${p.steps.map(stepText).join("")}</ul>` +
     (p.problem ? `<div class="problem">${esc(p.problem)}</div>` : "") +
-    (p.status !== "requested" ? `<div class="problem">订单已是 ${esc(p.status)}，请手工处理 the order is already ${esc(p.status)}</div>` : "") +
+    (p.status !== "requested" ? `<div class="problem">订单已是“${esc(status(p.status))}”，请手工处理 the order has moved on: handle it by hand</div>` : "") +
     `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
     `<button class="reject" type="button">不采纳 reject</button></div>`).join("") || "—";
   $("#proposals").querySelectorAll("button.confirm, button.reject").forEach((b) => b.addEventListener("click", async () => {
@@ -102,7 +130,7 @@ async function loadBuy() {
   const open = r.orders.filter((o) => o.status === "requested");
   $("#buyorders").innerHTML = open.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
     o.lines.map((l) => `<div data-line="${esc(l.id)}">${esc(l.item)} ${l.quantity ?? ""}${esc(l.unit || "")} ` +
-      `¥<input class="price" inputmode="decimal"> <label><input type="checkbox" class="missing"> 缺货</label></div>`).join("") +
+      `¥<input class="price" inputmode="decimal" aria-label="价格 price"> <label><input type="checkbox" class="missing"> 缺货 out of stock</label></div>`).join("") +
     `<button class="bought">已买 bought</button></div>`).join("") || "—";
   $("#buyorders").querySelectorAll("button.bought").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order");
@@ -110,18 +138,21 @@ async function loadBuy() {
       const price = parseFloat(d.querySelector(".price").value);
       return Object.assign({id: d.dataset.line, missing: d.querySelector(".missing").checked}, isNaN(price) ? {} : {price});
     });
+    if (!$("#payer").value) { say("请先选择付款志愿者 choose who paid first", true); $("#payer").focus(); return; }
     await post(`/orders/${div.dataset.order}/bought`, {paid_by: $("#payer").value, lines});
+    say(`${div.querySelector("b").textContent} 已买 bought`);
     loadBuy();
   }));
 }
 
 async function loadPack() {
   const r = await api("/packing?date=" + day());
-  $("#packing").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ¥${o.total} · ${esc(o.status)}` +
+  $("#packing").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ¥${o.total} · ${esc(status(o.status))}` +
     (o.missing ? ` <span class="flag">缺 ${esc(o.missing)}</span>` : "") +
     `<ul>${o.lines.map((l) => `<li>${esc(l.item)} ${l.bought_quantity ?? l.quantity ?? ""}${esc(l.unit || "")} ${l.price !== null ? "¥" + l.price : ""} ${l.missing ? "✗" : ""}</li>`).join("")}</ul>` +
     (["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
-  $("#labels").innerHTML = r.orders.map((o) => `<div class="label">${esc(o.label || o.room_text)} ${esc(o.name || "")} · ${o.bags || 1} 袋</div>`).join("");
+  $("#labels").innerHTML = r.orders.filter((o) => o.status !== "refused").map((o) => `<div class="label"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
+    `<span>${o.bags || 1} 袋 bags · ${esc(day())}</span></div>`).join("");
   $("#packing").querySelectorAll("button.packed").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order");
     await post(`/orders/${div.dataset.order}/packed`, {bags: parseInt(div.querySelector(".bags").value, 10) || 1});
@@ -129,9 +160,11 @@ async function loadPack() {
   }));
 }
 
+$("#printlabels").addEventListener("click", () => { $("#printlabels").href = "/basket/labels?date=" + day(); });
+
 async function loadHandoff() {
   const r = await api("/handoff?date=" + day());
-  $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 · ${esc(o.status)} ` +
+  $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 bags · ${esc(status(o.status))} ` +
     `<input class="by" placeholder="送达人 by" size="8"> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
   $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order");
@@ -141,16 +174,38 @@ async function loadHandoff() {
 }
 
 async function loadMoney() {
+  await loadVolunteers();
   const r = await api("/ledger");
-  $("#ledger").innerHTML = `<h3>住户应付 households owe · ¥${r.total_owed}</h3><table>${r.households.map((h) => `<tr><td>${esc(h.room)}</td><td>¥${h.owes}</td></tr>`).join("")}</table>` +
-    `<h3>志愿者垫付 volunteers · ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 ¥${v.advanced}</td><td>已还 ¥${v.repaid}</td><td>未还 ¥${v.outstanding}</td></tr>`).join("")}</table>`;
+  $("#ledger").innerHTML = `<h3>谁欠谁 who owes whom · ¥${r.total_owed}</h3><table id="pairs"><thead><tr><th>房号 room</th><th>垫付人 paid by</th><th>应付 owes</th><th></th></tr></thead><tbody>` +
+    (r.pairs.map((p) => `<tr data-household="${esc(p.household_id)}" data-volunteer="${esc(p.volunteer_id)}" data-owes="${p.owes}">` +
+      `<td>${esc(p.room)}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td><td><button class="repay" type="button">收到还款 repaid…</button></td></tr>`).join("") ||
+      `<tr><td colspan="4">都已结清 all settled</td></tr>`) + `</tbody></table>` +
+    `<h3>志愿者垫付 volunteers · 未还 ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 advanced ¥${v.advanced}</td><td>已还 repaid ¥${v.repaid}</td><td>未还 outstanding ¥${v.outstanding}</td></tr>`).join("")}</table>`;
+  $("#ledger").querySelectorAll("button.repay").forEach((b) => b.addEventListener("click", () => {
+    const tr = b.closest("tr"), form = $("#repayment");
+    form.dataset.household = tr.dataset.household; form.dataset.volunteer = tr.dataset.volunteer;
+    $("#repaywho").textContent = `${tr.cells[0].textContent} 还给 pays back ${tr.cells[1].textContent}`;
+    form.amount.value = tr.dataset.owes;
+    form.hidden = false; form.amount.focus();
+  }));
 }
+$("#repayment").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target, amount = parseFloat(form.amount.value);
+  if (!(amount > 0)) { say("请填写金额 enter the amount", true); form.amount.focus(); return; }
+  await post("/repayments", {household_id: form.dataset.household, volunteer_id: form.dataset.volunteer, amount});
+  say(`已记录还款 ¥${amount} repayment recorded`);
+  form.hidden = true; form.reset(); loadMoney();
+});
+$("#repaycancel").addEventListener("click", () => { $("#repayment").hidden = true; });
 $("#receipt").addEventListener("submit", async (e) => {
   e.preventDefault();
   const f = new FormData(e.target), file = f.get("photo");
   const body = {volunteer_id: f.get("volunteer_id"), amount: parseFloat(f.get("amount")), delivery_date: day()};
   if (file && file.size) body.photo = await new Promise((ok) => { const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(file); });
+  if (!(body.amount > 0)) { say("请填写小票金额 enter the receipt's amount", true); return; }
   await post("/receipts", body);
+  say(`小票已记录 receipt recorded ¥${body.amount}`);
   e.target.reset(); loadMoney();
 });
 async function loadReply(stage) {

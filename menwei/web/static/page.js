@@ -17,13 +17,21 @@ window.Menwei = (() => {
     }
     return tr;
   }
+  // What a page calls the fields of its forms, so a refusal names them in words (pages add their own).
+  const fieldNames = {};
+  function refusal(body, status) {
+    if (status === 403) return "没有权限做这件事 you may not do this" + (body.error ? `（${body.error}）` : "");
+    if (status >= 500 || !body.error) return "服务器出错，未保存，请重试 the server failed; nothing was saved, try again";
+    const fields = Object.keys(body.fields || {}).map((k) => fieldNames[k] || k);
+    const error = body.error.replace(/^请检查填写的内容 please check what was entered: .*$/, "请检查 please check");
+    return error + (fields.length ? "：" + fields.join("、") : "");
+  }
   async function api(url, opts) {
-    const r = await fetch(url, opts);
+    let r;
+    try { r = await fetch(url, opts); }
+    catch (e) { throw new Error("连不上本机服务，请稍后再试 cannot reach this laptop's service; try again"); }
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) {
-      const fields = body.fields ? " (" + Object.keys(body.fields).join(", ") + ")" : "";
-      throw new Error((body.error || r.statusText) + fields);
-    }
+    if (!r.ok) throw new Error(refusal(body, r.status));
     return body;
   }
   function send(method, url, data) {
@@ -36,5 +44,7 @@ window.Menwei = (() => {
     s.className = bad ? "error" : "";
   }
   const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "";
-  return {el, row, api, send, post, say, local};
+  // A button that prints its page (no inline handler: the pages' CSP forbids them).
+  document.addEventListener("click", (e) => { if (e.target.closest("button[data-print]")) window.print(); });
+  return {el, row, api, send, post, say, local, fieldNames};
 })();

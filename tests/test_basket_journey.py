@@ -1,0 +1,147 @@
+"""The shopping basket's whole day in a real browser, through the pages only: from the group chat's chain
+to bags at the building door and a ledger settled to zero (a volunteer on a 390×844 phone)."""
+import os
+import re
+
+import pytest
+
+from conftest import CHROMIUM, HAVE_CHROMIUM, LiveServer
+
+pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"Chromium not found at {CHROMIUM}: scripts/test.sh installs it")
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright drives Chromium: pip install -e '.[test]'")
+pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 reads the printed labels: pip install -e '.[test]'")
+expect = sync_api.expect
+
+DAY = "2020-02-05"
+ITEMS = {"101": "白菜2斤", "102": "鸡蛋1板", "103": "西红柿3斤", "104": "大米1袋", "105": "土豆2斤 苹果3斤",
+         "106": "酱油1瓶", "107": "牛奶1箱", "108": "面条2包", "109": "猪肉1斤", "1702": "青菜2斤"}
+
+
+def _shot(page, name):
+    """Keep a screenshot for a person to look at when MENWEI_SCREENSHOT_DIR is set."""
+    if os.environ.get("MENWEI_SCREENSHOT_DIR"):
+        page.screenshot(path=os.path.join(os.environ["MENWEI_SCREENSHOT_DIR"], f"basket-journey-{name}.png"), full_page=True)
+
+
+def _chain(edited=False):
+    lines = ["#接龙 2月5日 20栋买菜，截止8点"]
+    for n, (room, items) in enumerate(ITEMS.items(), 1):
+        if edited and room == "103":
+            items = "西红柿5斤"
+        lines.append(f"{n}. 20-{room} {items}")
+    return "\n".join(lines) + "\n"
+
+
+def test_basket_journey_from_the_chain_to_a_settled_ledger(gate, browser, tmp_path):
+    for room in list(ITEMS)[:-1]:  # 20-1702 is in the register already
+        gate.hub_row("households", building_id=gate.b20, room=room, label=f"20-{room}")
+    gate.sync()
+    server = LiveServer(gate.east.app)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    errors, dialogs = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    charged = {}  # the test's own record: what each household was charged at the till
+    try:
+        gate.east.sign_in(page, server.url, "volunteer", "/basket")
+        page.fill("#day", DAY)
+
+        # 1. paste the chain, review it, import it; paste again with one line edited and confirm the edit
+        page.fill("#chain", _chain())
+        page.click("#preview")
+        expect(page.locator("#review tbody tr")).to_have_count(10)
+        page.click("#import")
+        expect(page.locator("#importmsg")).to_contain_text("新增 10")
+        page.fill("#chain", _chain(edited=True))
+        page.click("#preview")
+        page.click("#import")
+        expect(page.locator("#importmsg")).to_contain_text("有修改待确认 1")
+        card = page.locator("#proposals .proposal-card")
+        expect(card).to_have_count(1)
+        expect(card).to_contain_text("西红柿 3斤 → 5斤")
+        card.locator("button.confirm").click()
+        expect(page.locator("#proposals")).to_have_text("—")
+
+        # 2. the shopping list by section
+        page.click("nav button[data-tab=list]")
+        expect(page.locator("#shopping")).to_contain_text("西红柿 5斤")
+
+        # 3. at the till: someone must pay; one line is out of stock although a price was typed for it
+        page.click("nav button[data-tab=buy]")
+        expect(page.locator("#status")).to_contain_text("还没有付款志愿者")
+        page.locator(".order button.bought").first.click()
+        expect(page.locator("#status")).to_contain_text("请先选择付款志愿者")
+        page.fill("#add-volunteer input[name=name]", "王建国")
+        page.click("#add-volunteer button")
+        expect(page.locator("#payer option:checked")).to_have_text("王建国")
+        _shot(page, "buy")
+        price = 10
+        while page.locator("#buyorders .order").count():
+            order = page.locator("#buyorders .order").first
+            room = order.locator("b").inner_text()
+            charged[room] = 0
+            for i in range(order.locator("[data-line]").count()):
+                line = order.locator("[data-line]").nth(i)
+                line.locator("input.price").fill(str(price))
+                if room == "20-105" and "苹果" in line.inner_text():
+                    line.locator("input.missing").check()  # out of stock: not charged
+                else:
+                    charged[room] += price
+                price += 1
+            order.locator("button.bought").click()
+            expect(page.locator("#status")).to_contain_text(f"{room} 已买")
+            expect(page.locator("#buyorders .order b", has_text=re.compile(f"^{room}$"))).to_have_count(0)
+        assert len(charged) == 10
+
+        # 4. pack every household's bags and print the labels
+        page.click("nav button[data-tab=pack]")
+        expect(page.locator("#packing")).to_contain_text("部分买到 partly bought")
+        expect(page.locator("#packing button.packed")).to_have_count(10)
+        while page.locator("#packing button.packed").count():
+            n = page.locator("#packing button.packed").count()
+            page.locator("#packing button.packed").first.click()
+            expect(page.locator("#packing button.packed")).to_have_count(n - 1)
+        with page.context.expect_page() as opened:
+            page.click("#printlabels")
+        sheet = opened.value
+        sheet.wait_for_load_state()
+        _shot(sheet, "labels")
+        expect(sheet.locator(".label")).to_have_count(10)
+        pdf = tmp_path / "labels.pdf"
+        sheet.pdf(path=str(pdf), format="A4")
+        sheet.close()
+        doc = pdfium.PdfDocument(str(pdf))
+        text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+        doc.close()
+        assert all(room in text for room in charged), text
+
+        # 5. the bags at the building door
+        page.click("nav button[data-tab=handoff]")
+        expect(page.locator("#handofflist button.delivered")).to_have_count(10)
+        while page.locator("#handofflist button.delivered").count():
+            n = page.locator("#handofflist button.delivered").count()
+            page.locator("#handofflist button.delivered").first.click()
+            expect(page.locator("#handofflist button.delivered")).to_have_count(n - 1)
+        expect(page.locator("#handofflist")).to_contain_text("全部送达")
+
+        # 6. the ledger: each household owes exactly what was bought for it; each pays the volunteer back
+        page.click("nav button[data-tab=money]")
+        expect(page.locator("#pairs tbody tr")).to_have_count(10)
+        _shot(page, "ledger")
+        owed = {}
+        for i in range(10):
+            cells = page.locator("#pairs tbody tr").nth(i).locator("td")
+            owed[cells.nth(0).inner_text()] = float(re.sub(r"[^\d.]", "", cells.nth(2).inner_text()))
+            assert cells.nth(1).inner_text() == "王建国"
+        assert owed == {room: float(total) for room, total in charged.items()}
+        for left in range(9, -1, -1):
+            page.locator("#pairs button.repay").first.click()
+            page.click("#repayment button:not([type=button])")
+            expect(page.locator("#pairs button.repay")).to_have_count(left)
+        expect(page.locator("#pairs")).to_contain_text("都已结清 all settled")
+        expect(page.locator("#ledger")).to_contain_text("未还 ¥0")
+        _shot(page, "settled")
+    finally:
+        page.close()
+        server.stop()
+    assert errors == [] and dialogs == []
