@@ -23,7 +23,7 @@ EXPECTED = {
     "reconcile_assets.static": PUBLIC, "reports_assets.static": PUBLIC, "static": PUBLIC, "openapi.openapi_json": PUBLIC,
     "desk.desk_page": {C, O},
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
-    "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W},
+    "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W}, "desk_api.register_person": {C, O},
     "gate.check": {C, O}, "gate_rules.rules_in_force": EVERYONE, "gate_rules.preview_rule": {C},
     "passes_api.issue": {C}, "passes_api.issue_for_building": {C}, "passes_api.revoke": {C},
     "passes_pages.print_sheet": {C},
