@@ -15,7 +15,7 @@ const T = {
        lock: "锁定方向 (Alt+L)", dir_out: "出 · 外出", dir_in: "进 · 返回", dir_locked: "已锁定，每人沿用", dir_once: "只用于下一人，之后回到“出”",
        register: "登记未在册住户 (Alt+N)", r_hint: "住户名册里没有的人：登记后可立即核验，协调员稍后在中心核对。",
        r_room: "房号（如 20-1702）", r_name: "姓名", r_phone: "电话（可不填）", r_save: "登记并选中 (Enter)",
-       r_done: "已登记 {name}（{room}），待协调员核对", deny_ok: "拒绝通行", cancel: "取消 (Esc)",
+       r_done: "已登记 {name}（{room}），待协调员核对", r_flag: "门岗登记，待核对", deny_ok: "拒绝通行", cancel: "取消 (Esc)",
        ack: "已处理…", ack_note: "处理情况（例如：已通知社区医生，住户居家隔离）", ack_ok: "确认已处理",
        ack_need: "请写下如何处理的", temp_need: "请输入体温", temp_bad: "{v} 不是体温（应在 34–43 °C）",
        temp_guess: "是 {g} 吗？", temp_use: "用 {g}", pick_hint: "Alt+数字 选成员",
@@ -46,7 +46,7 @@ const T = {
        register: "Register someone not on the register (Alt+N)",
        r_hint: "A person missing from the register: checked at once, reviewed later by a coordinator at the hub.",
        r_room: "Room (e.g. 20-1702)", r_name: "Name", r_phone: "Phone (optional)", r_save: "Register and select (Enter)",
-       r_done: "Registered {name} ({room}); a coordinator will review it", deny_ok: "Deny", cancel: "Cancel (Esc)",
+       r_done: "Registered {name} ({room}); a coordinator will review it", r_flag: "registered at the gate, to be reviewed", deny_ok: "Deny", cancel: "Cancel (Esc)",
        ack: "Handled…", ack_note: "What was done (e.g. community doctor called, household isolating at home)",
        ack_ok: "Mark as handled", ack_need: "Write down what was done", temp_need: "Enter the temperature",
        temp_bad: "{v} is not a body temperature (34–43 °C)", temp_guess: "Did you mean {g}?", temp_use: "Use {g}",
@@ -95,6 +95,12 @@ function refusal(e) {
     return `${t("bad_input", {fields: named})} (${detail})`;
   }
   return t("failed", {msg: e.message});
+}
+
+// A rule's reason comes as "中文 · English": the desk shows the half in its language (the whole if unsure).
+function inLanguage(message) {
+  const halves = String(message).split(" · ");
+  return halves.length === 2 ? halves[lang === "zh" ? 0 : 1] : message;
 }
 
 function say(el, text) { el.textContent = text || ""; el.hidden = !text; }
@@ -180,7 +186,8 @@ function drawCard() {
   const limited = r.level === "semi_closed" || r.level === "closed";
   const words = [t("level_" + r.level), limited ? t("quota_words", {n: r.outing_quota, d: r.outing_days}) : t("no_quota"),
                  t("veh_" + r.vehicle_policy), t("fever_from", {t: r.fever_threshold})];
-  el.innerHTML = `<h3>${esc(c.household.label)}</h3><p class="status ${ok ? "ok" : "no"}">${esc(status)}</p>` +
+  const flagged = (c.household.notes || "").startsWith("门岗登记");  // desk.REGISTERED_AT_GATE
+  el.innerHTML = `<h3>${esc(c.household.label)}${flagged ? ` <small class="flag">${esc(t("r_flag"))}</small>` : ""}</h3><p class="status ${ok ? "ok" : "no"}">${esc(status)}</p>` +
     `<p class="rules">${esc(t("rules"))}: ${esc(words.join(" · "))}</p>` +
     `<h4>${esc(t("residents"))} <small>${esc(c.residents.length > 1 ? t("pick_hint") : "")}</small></h4><ol class="members">` +
     c.residents.map((p, i) => `<li><button type="button" class="pick${subject && subject.id === p.id ? " chosen" : ""}" data-n="${i + 1}" ` +
@@ -250,7 +257,7 @@ async function submitCheck(denyReason) {
     say($("#formerror"), "");
     v.className = "verdict " + r.decision;
     v.innerHTML = `${esc(r.allowed ? t("allowed") : t("denied"))} · <span class="vdir">${esc(t("dir_" + dir))}</span> · ${esc(r.person.name || subject.label)}` +
-      (r.reasons.length ? "<ul>" + r.reasons.map((x) => `<li data-code="${esc(x.code)}">${esc(x.message)}` +
+      (r.reasons.length ? "<ul>" + r.reasons.map((x) => `<li data-code="${esc(x.code)}">${esc(inLanguage(x.message))}` +
         (x.next_outing_at ? ` → ${esc(local(x.next_outing_at))}` : "") + "</li>").join("") + "</ul>" : "");
     v.hidden = false;
     // Ready for the next person: nothing of this one stays selected, and the direction is the usual one again.
