@@ -231,3 +231,14 @@ def test_desk_journey_ten_decisions_by_keyboard_alone(desk):
         ("李雪芳", "out", "denied"), ("Liu", "out", "denied"), ("1-101", "out", "denied"), ("孙丽婷", "in", "allowed")]
     incidents = [dict(zip(desk.east.rt.catalog["incidents"].field_names, r)) for r in desk.east.table("incidents").values()]
     assert [(i["status"], i["notes"].split(" (")[0]) for i in incidents] == [("investigating", "doctor called")]
+
+
+def test_desk_journey_members_reached_with_tab_and_picked_with_a_digit(desk):
+    keys = Keyboard(desk)
+    _find(desk, keys, "3-502")
+    keys.press("Escape", "Tab")  # back to the search box, then on to the household's first member
+    expect(desk.locator("#card button.pick").first).to_be_focused()
+    keys.press("2")
+    _focused(desk, "temp")
+    expect(desk.locator("#subject")).to_contain_text("李雪芳")
+    expect(desk.locator("#card button.pick.chosen")).to_contain_text("李雪芳")

@@ -328,6 +328,9 @@ document.addEventListener("keydown", (e) => {
   if (document.querySelector("dialog[open]")) return;
   if (e.key === "Escape") { e.preventDefault(); $("#q").focus(); $("#q").select(); return; }
   if (e.key === "/" && document.activeElement.tagName !== "INPUT" && document.activeElement.tagName !== "TEXTAREA") { e.preventDefault(); $("#q").focus(); return; }
+  if (!e.altKey && /^[1-9]$/.test(e.key) && document.activeElement.classList.contains("pick")) {
+    e.preventDefault(); pickMember(+e.key); return;  // on the member list, a digit alone picks
+  }
   if (!e.altKey) return;
   const k = e.key.toLowerCase();
   if (k === "o" || k === "i") { e.preventDefault(); setDirection(k === "o" ? "out" : "in"); }
