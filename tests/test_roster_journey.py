@@ -77,3 +77,27 @@ def test_roster_journey_from_no_posts_to_a_covered_week_and_a_removed_shift(rost
     assert min(s["ends_at"] for s in shifts) > "2020-02-03T03:20:00"  # nothing planned in the past
     names = {v["id"]: v["name"] for v in _live(page.hub, "volunteers")}
     assert {names[s["volunteer_id"]] for s in shifts} == set(VOLUNTEERS)  # all three take turns
+
+
+def test_roster_journey_a_post_and_a_volunteer_are_renamed_in_the_page(roster_page):
+    page = roster_page
+    page.fill("#addpost input[name=name]", "东门")
+    page.click("#addpost button[type=submit]")
+    expect(page.locator("section.post h2")).to_contain_text("东门")
+    page.fill("#addvolunteer input[name=name]", "何智")
+    page.click("#addvolunteer button[type=submit]")
+    expect(page.locator("#status")).to_contain_text("何智")
+    page.click("details.edit summary")
+    post = page.locator("form.edit[data-table=posts]")
+    post.locator("input[name=name]").fill("东门 (正门)")
+    post.locator("select[name=node_id]").select_option("east-gate")
+    post.locator("button[type=submit]").click()
+    expect(page.locator("section.post h2")).to_contain_text("东门 (正门)")
+    page.click("details.edit summary")
+    vol = page.locator("form.edit[data-table=volunteers]")
+    vol.locator("input[name=name]").fill("何智勇")
+    vol.locator("input[name=organisation]").fill("区委宣传部")
+    vol.locator("button[type=submit]").click()
+    expect(page.locator(".setup .volunteers")).to_contain_text("何智勇")
+    assert [(p["name"], p["node_id"]) for p in _live(page.hub, "posts")] == [("东门 (正门)", "east-gate")]
+    assert [(v["name"], v["organisation"]) for v in _live(page.hub, "volunteers")] == [("何智勇", "区委宣传部")]

@@ -51,6 +51,25 @@
     (b) => `已排 ${b.created} 个班次 ${b.created} shifts planned`);
   }));
 
+  // Posts and volunteers are edited through the rows API (a coordinator's), each field checked there.
+  document.querySelectorAll("form.edit").forEach((f) => f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(f).entries());
+    for (const k of Object.keys(data)) data[k] = data[k].trim() || null;
+    try {
+      const r = await fetch(`/api/v1/rows/${f.dataset.table}/${encodeURIComponent(f.dataset.id)}`,
+        {method: "PATCH", headers: {"Content-Type": "application/json"}, body: JSON.stringify(data)});
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) {
+        const named = Object.keys(body.fields || {}).map((k) => FIELDS[k] || k).join("、");
+        M.say(named ? `请检查 please check: ${named}` : `没有保存 not saved: ${body.error || r.statusText}`, true);
+        return;
+      }
+      sessionStorage.setItem("menwei.roster.said", `已保存 saved: ${data.name}`);
+      location.reload();
+    } catch (err) { M.say(`没有保存 not saved: ${err.message}`, true); }
+  }));
+
   // Removing a shift asks first, in the page's own dialog.
   const dlg = document.getElementById("confirmdlg");
   let pending = null;
