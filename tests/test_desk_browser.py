@@ -40,7 +40,7 @@ def _find(page, query):
 def _check(page, query, temperature, pick=None):
     _find(page, query)
     if pick:
-        page.click(f"#card li.pick[data-name='{pick}']")
+        page.click(f"#card button.pick[data-name='{pick}']")
     page.fill("#temp", temperature)
     page.press("#temp", "Enter")
     page.wait_for_selector("#verdict:not([hidden])")

@@ -61,3 +61,11 @@ def test_fill_a_week_back_to_back_in_local_time(hours, count):
 
 def test_local_day_starts_at_local_midnight():
     assert local_day_start("2020-02-04T17:00:00Z", "Asia/Shanghai") == "2020-02-04T16:00:00.000Z"
+
+
+def test_fill_from_now_leaves_out_the_shifts_already_over_and_keeps_the_running_one_whole():
+    # 11:20 in Xinyu on 4 February: 00–05 and 05–10 are over, 10–15 is running.
+    shifts = fill(dt.date(2020, 2, 4), 7, 5, 0, "Asia/Shanghai", ["v1", "v2"], not_before="2020-02-04T03:20:00Z")
+    assert shifts[0]["starts_at"] == "2020-02-04T02:00:00.000Z" and len(shifts) == 34 - 2
+    assert [s["volunteer_id"] for s in shifts[:3]] == ["v1", "v2", "v1"]  # turns start with the first kept shift
+    assert shifts[-1]["ends_at"] == "2020-02-10T16:00:00.000Z"  # midnight local, a week after the first hour

@@ -28,15 +28,16 @@ def _coverage(node):
     return node.api("GET", "/roster/coverage").get_json()["posts"][0]
 
 
-def test_a_post_with_no_shifts_is_one_week_long_gap(roster):
+def test_a_post_with_no_shifts_is_one_gap_from_now_to_the_end_of_the_week(roster):
+    assert roster.east.api("GET", "/roster/coverage").get_json()["from"] == "2020-02-02T16:00:00.000Z"  # shown from midnight…
     cov = _coverage(roster.east)
-    assert len(cov["gaps"]) == 1 and cov["gaps"][0]["from"] == "2020-02-02T16:00:00.000Z"  # local midnight
+    assert len(cov["gaps"]) == 1 and cov["gaps"][0]["from"] == "2020-02-03T03:20:00.000Z"  # …its gaps at 11:20, now
     assert cov["gaps"][0]["to"] == "2020-02-09T16:00:00.000Z"
 
 
 def test_a_week_filled_from_a_template_has_no_gap_and_removing_a_shift_makes_one(roster):
     made = _fill(roster.east, roster.post, volunteer_ids=roster.vols)
-    assert made["created"] == 34  # 168 hours in 5-hour shifts, the last one cut short
+    assert made["created"] == 34 - 2  # 168 hours in 5-hour shifts, the last one cut short; 00–05 and 05–10 are over
     cov = _coverage(roster.east)
     assert cov["gaps"] == [] and cov["overlaps"] == []
     night = next(s for s in cov["shifts"] if s["starts_at"] == "2020-02-03T12:00:00.000Z")  # 20:00–01:00 local
@@ -115,9 +116,9 @@ def test_week_exports_to_xlsx_and_prints(roster):
     assert r.status_code == 200
     ws = load_workbook(io.BytesIO(r.data))["东门"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[1][:3] == ("2020-02-03 00:00", "2020-02-03 05:00", "何智勇") and len(rows) == 1 + 34
+    assert rows[1][:3] == ("2020-02-03 10:00", "2020-02-03 15:00", "何智勇") and len(rows) == 1 + 32
     page = roster.east.http.get("/roster/print").get_data(as_text=True)
-    assert page.count("<tr>") == 1 + 34 and "东门" in page
+    assert page.count("<tr>") == 1 + 32 and "东门" in page
 
 
 def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster, browser):
@@ -130,11 +131,13 @@ def test_browser_fill_a_week_remove_a_shift_and_see_the_gap(roster, browser):
         page.select_option("form.fill select[name=shift_hours]", "4")
         page.click("form.fill button[type=submit]")
         sync_api.expect(page.locator("li.ok")).to_have_count(1)
-        sync_api.expect(page.locator("tr[data-shift]")).to_have_count(42)
-        page.locator("button.remove").nth(5).click()
+        sync_api.expect(page.locator("tr[data-shift]")).to_have_count(42 - 2)  # 00–04 and 04–08 are over
+        page.click("details.shifts summary")
+        page.locator("button.remove").nth(3).click()  # 08–12 is running: the fourth is 20:00–24:00 local
+        page.click("#confirmdlg button[value=remove]")
         sync_api.expect(page.locator("li.gap")).to_have_count(1)
         sync_api.expect(page.locator(".timeline .gap")).to_have_count(1)
-        assert "20:00" in page.inner_text("li.gap")  # the sixth 4-hour shift: 20:00–24:00 local
+        assert "20:00" in page.inner_text("li.gap")
         page.close()
     finally:
         server.stop()
@@ -164,3 +167,25 @@ def test_browser_check_in_at_the_desk_and_leave_a_handover_note(roster, browser)
     events = roster.east.api("GET", "/gate/events").get_json()["events"]
     duty = roster.east.api("GET", "/roster/on-duty").get_json()["posts"][0]["on_duty"][0]
     assert [e["operator"] for e in events] == [duty["volunteer"]] and duty["checked_in_at"]
+
+
+def test_posts_and_volunteers_are_created_in_this_compound(roster):
+    r = roster.hub.api("POST", "/roster/posts", json={"name": "20栋车库门", "kind": "building_door"})
+    assert r.status_code == 201, r.get_json()
+    v = roster.hub.api("POST", "/roster/volunteers", json={"name": "胡师傅", "phone": "13900001111"})
+    assert v.status_code == 201, v.get_json()
+    roster.sync()
+    posts = {p["post"]["name"]: p["post"] for p in roster.east.api("GET", "/roster/coverage").get_json()["posts"]}
+    assert posts["20栋车库门"]["kind"] == "building_door"
+    assert posts["20栋车库门"]["compound_id"] == roster.cluster.compound_id
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/roster/posts", {"name": ""}, "name"), ("/roster/posts", {"name": "门", "kind": "tower"}, "kind"),
+    ("/roster/volunteers", {"name": "x" * 51}, "name"), ("/roster/volunteers", {"name": "胡", "phone": "call"}, "phone"),
+])
+def test_a_bad_post_or_volunteer_gets_400_naming_the_field_and_writes_nothing(roster, path, body, field):
+    before = (len(roster.hub.table("posts")), len(roster.hub.table("volunteers")))
+    r = roster.hub.api("POST", path, json=body)
+    assert r.status_code == 400 and field in r.get_json()["fields"], r.get_json()
+    assert (len(roster.hub.table("posts")), len(roster.hub.table("volunteers"))) == before

@@ -1,18 +1,20 @@
 """The gate desk: the page a volunteer works at, and the small JSON views it calls."""
 import orjson
-from flask import Blueprint, render_template, request
-from marshmallow import RAISE, Schema, fields, validate
+from flask import Blueprint, current_app, render_template, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from sync.ids import new_id
 from sync.tables import DELETED
 
+from menwei.gate.labels import ROOM, fold
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.queries import household_outings, load_rules
+from menwei.gate.queries import household_outings, load_rules, one_row, only_compound
 from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.web.auth import allow
+from menwei.web.auth import allow, signed_in_name
 from menwei.web.openapi import accepts
 
 bp = Blueprint("desk", __name__, template_folder="templates")
@@ -36,7 +38,8 @@ EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "te
 def desk_page():
     """The gate desk (Chinese by default, English switchable); every asset is served from here."""
     rt = runtime()
-    return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role)
+    return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role,
+                           tz=current_app.config["TIMEZONE"])
 
 
 @api.route("/search", methods=["GET", "POST"])
@@ -79,15 +82,76 @@ def household_card(household_id):
         passes = _rows(tx, "passes", "household_id = ?", [household_id],
                        ["id", "code", "kind", "holder_name", "valid_until", "revoked"])
         vehicles = _rows(tx, "vehicles", "household_id = ?", [household_id], ["id", "plate", "notes"])
+        fevers = _rows(tx, "incidents", "household_id = ? AND kind = 'fever' AND status <> 'closed'", [household_id],
+                       ["id", "title", "opened_at", "status"])
     _counted, left, next_at, _recent = outing_quota(rules, outings, at)
-    blocked = rules["level"] == "quarantine"
+    # A household with an unresolved fever at the gate is not told it may go out: the coordinator decides.
+    blocked = rules["level"] == "quarantine" or bool(fevers)
     for p in passes:
         p["revoked"] = bool(p["revoked"])
     for r in residents:
         r["party_member"] = bool(r["party_member"]) if r["party_member"] is not None else None
     return {"household": hh, "residents": residents, "rules": rules, "outings": outings,
             "outings_left": left, "next_outing_at": next_at, "may_go_out": not blocked and left != 0,
-            "passes": passes, "vehicles": vehicles}
+            "passes": passes, "vehicles": vehicles, "fevers": fevers}
+
+
+#: What the desk writes into a row it registered, so that a coordinator finds it to review at the hub.
+REGISTERED_AT_GATE = "门岗登记，待协调员核对 · registered at the gate, to be reviewed"
+
+
+class RegisterIn(Schema):
+    """Body of POST /api/v1/gate/register: a person the register lacks, and their room."""
+
+    class Meta:
+        unknown = RAISE
+
+    room = fields.String(required=True, validate=validate.Length(1, 40))
+    name = fields.String(required=True, validate=validate.Length(1, 50, error="1 to 50 characters"))
+    phone = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9+\- ]{5,20}$", error="a phone number"))
+
+    @validates("room")
+    def a_room(self, value, **_kw):
+        """Building, then room, as the desk's search reads them (full-width digits too)."""
+        if not ROOM.match(fold(value)):
+            raise ValidationError("a room such as 20-1702 (building, then room)")
+
+
+@api.post("/register")
+@allow("operator")
+@accepts(RegisterIn)
+def register_person(body):
+    """Register at the gate a resident (and, if need be, the household) missing from the register, flagged for review.
+
+    The room's building must already exist: a gate adds people and rooms, never buildings.
+    """
+    m = ROOM.match(fold(body["room"]))
+    number, room = m.group(1).upper(), m.group(2)
+    label = f"{number}-{room}"
+    rt = runtime()
+    who = signed_in_name() or "?"
+    note = f"{REGISTERED_AT_GATE} ({who}, {rt.replica.id})"
+    with rt.store.read() as tx:
+        compound_id = rt.compound_id or only_compound(tx, "room", "this gate serves no single compound")
+        building = one_row(tx, "buildings", "compound_id = ? AND number = ?", [compound_id, number])
+        if building is None:
+            raise ApiError(404, f"no building {number}", fields={"room": f"no building {number} in this compound"})
+        household = one_row(tx, "households", "compound_id = ? AND label = ? AND merged_into IS NULL",
+                            [compound_id, label])
+    writes = []
+    if household is None:
+        household = {"id": new_id()}
+        writes.append(("households", household["id"], {"compound_id": compound_id, "building_id": building["id"],
+                                                       "room": room, "label": label, "notes": note}))
+    resident_id = new_id()
+    resident = {"compound_id": compound_id, "household_id": household["id"], "name": body["name"].strip(),
+                "notes": note}
+    if body["phone"]:
+        resident["phone"] = body["phone"].strip()
+    writes.append(("residents", resident_id, resident))
+    rt.replica.write(writes, create=True)  # household and resident in one transaction: never half-written
+    return {"resident_id": resident_id, "household_id": household["id"], "label": label, "name": resident["name"],
+            "new_household": len(writes) == 2}, 201
 
 
 @api.get("/events")
@@ -117,6 +181,12 @@ def alerts():
     with runtime().store.read() as tx:
         rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'", [],
                      ["id", "title", "opened_at", "household_id", "gate_event_id"])
+        for r in rows:  # who, how hot, where: so the desk can say it in its own language
+            found = tx.rows("SELECT person_name, temperature, gate FROM gate_events WHERE id = ?", (r["gate_event_id"],))
+            event = dict(zip(("person_name", "temperature", "gate"), found[0])) if found else None
+            household = one_row(tx, "households", "id = ?", [r["household_id"]]) if r["household_id"] else None
+            r.update(person_name=(event or {}).get("person_name"), temperature=(event or {}).get("temperature"),
+                     gate=(event or {}).get("gate"), room=(household or {}).get("label"))
     return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}
 
 

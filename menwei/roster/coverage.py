@@ -49,23 +49,27 @@ def on_duty(shifts, at):
     return [s for s in shifts if _ms(s["starts_at"]) <= t < _ms(s["ends_at"])]
 
 
-def fill(start_date, days, shift_hours, first_hour, tz, volunteer_ids=()):
+def fill(start_date, days, shift_hours, first_hour, tz, volunteer_ids=(), not_before=None):
     """Shifts of ``shift_hours`` back to back from ``first_hour`` local on ``start_date`` for ``days`` days.
 
     The last shift is cut at the end of the period, so 5-hour shifts cross midnight as they must;
-    volunteers, if given, take turns in order.
+    volunteers, if given, take turns in order. With ``not_before`` (UTC ISO, e.g. now) the shifts that
+    are already over are left out — the past is history, not something to staff — and the one running
+    then is kept whole, so the template's hours stay as planned.
     """
     zone = ZoneInfo(tz)
     begin = dt.datetime.combine(start_date, dt.time(first_hour), zone)
     end = begin + dt.timedelta(days=days)
-    out, t, i = [], begin, 0
+    floor = _ms(not_before) if not_before else None
+    out, t = [], begin
     while t < end:
         u = min(t + dt.timedelta(hours=shift_hours), end)
         shift = {"starts_at": iso(t.timestamp() * 1000), "ends_at": iso(u.timestamp() * 1000)}
-        if volunteer_ids:
-            shift["volunteer_id"] = volunteer_ids[i % len(volunteer_ids)]
-        out.append(shift)
-        t, i = u, i + 1
+        if floor is None or u.timestamp() * 1000 > floor:
+            if volunteer_ids:
+                shift["volunteer_id"] = volunteer_ids[len(out) % len(volunteer_ids)]
+            out.append(shift)
+        t = u
     return out
 
 

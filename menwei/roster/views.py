@@ -11,6 +11,7 @@ from sync.tables import DELETED
 
 from menwei.web.errors import SANE_DATE, ApiError, int_arg
 from menwei.times import iso, parse
+from menwei.gate.queries import only_compound
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
@@ -34,6 +35,29 @@ class FillIn(Schema):
     shift_hours = fields.Integer(required=True, validate=validate.Range(1, 12))
     first_hour = fields.Integer(load_default=8, validate=validate.Range(0, 23))
     volunteer_ids = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
+
+
+class PostIn(Schema):
+    """Body of POST /api/v1/roster/posts: a place someone must be on duty."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(1, 50, error="1 to 50 characters"))
+    kind = fields.String(load_default="gate", validate=validate.OneOf(("gate", "building_door", "other")))
+    node_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class VolunteerIn(Schema):
+    """Body of POST /api/v1/roster/volunteers: someone who takes shifts."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(1, 50, error="1 to 50 characters"))
+    phone = fields.String(load_default=None, allow_none=True,
+                          validate=validate.Regexp(r"^[0-9+\- ]{5,20}$", error="a phone number"))
+    organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class HandoverIn(Schema):
@@ -70,17 +94,55 @@ def _shifts(tx, post_id, start, end):
 
 
 def week(post_id, days):
-    """Coverage of every post (or one) from the start of today, local time, for ``days`` days."""
+    """Shifts of every post (or one) from the start of today, local time, for ``days`` days, with the gaps
+    and overlaps from now on: what is already over is history, not a gap to fill."""
     rt = runtime()
-    start = local_day_start(iso(rt.wall()), _tz())
+    now = iso(rt.wall())
+    start = local_day_start(now, _tz())
     end = iso(parse(start).timestamp() * 1000 + days * 86_400_000)
     out = []
     with rt.store.read() as tx:
         for post in _posts(tx, post_id):
             shifts = _shifts(tx, post["id"], start, end)
-            gaps, overlaps = coverage(shifts, start, end)
+            gaps, overlaps = coverage(shifts, now, end)
             out.append({"post": post, "shifts": shifts, "gaps": gaps, "overlaps": overlaps})
     return start, end, out
+
+
+def _compound(tx):
+    """The compound a roster row belongs to: this node's, or the hub's only one."""
+    return runtime().compound_id or only_compound(tx, "compound_id", "this hub serves several compounds")
+
+
+@api.post("/posts")
+@allow()
+@accepts(PostIn)
+def add_post(body):
+    """Create a post (a gate or a building door) that shifts can be planned for."""
+    rt = runtime()
+    with rt.store.read() as tx:
+        data = {"compound_id": _compound(tx), "name": body["name"].strip(), "kind": body["kind"]}
+    if body["node_id"]:
+        data["node_id"] = body["node_id"]
+    post_id = new_id()
+    rt.replica.write([("posts", post_id, data)], create=True)
+    return {"id": post_id, **data}, 201
+
+
+@api.post("/volunteers")
+@allow()
+@accepts(VolunteerIn)
+def add_volunteer(body):
+    """Add a volunteer who can be given shifts."""
+    rt = runtime()
+    with rt.store.read() as tx:
+        data = {"compound_id": _compound(tx), "name": body["name"].strip()}
+    for k in ("phone", "organisation"):
+        if body[k]:
+            data[k] = body[k].strip()
+    vid = new_id()
+    rt.replica.write([("volunteers", vid, data)], create=True)
+    return {"id": vid, "name": data["name"]}, 201
 
 
 @api.post("/fill")
@@ -92,7 +154,7 @@ def fill_week(body):
     with rt.store.read() as tx:
         post = _posts(tx, body["post_id"])[0]
     shifts = fill(body["start_date"], body["days"], body["shift_hours"], body["first_hour"], _tz(),
-                  body["volunteer_ids"])
+                  body["volunteer_ids"], not_before=iso(rt.wall()))
     writes = [("shifts", new_id(), {"compound_id": post["compound_id"], "post_id": post["id"], **s})
               for s in shifts]
     rt.replica.write(writes, create=True)
@@ -182,23 +244,57 @@ def list_handovers():
     return {"handovers": [dict(zip(("id", "shift_id", "note", "written_at"), r)) for r in rows]}
 
 
+WEEKDAYS = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat", "周日 Sun")
+KINDS = {"gate": "门岗 gate", "building_door": "楼栋门 building door", "other": "其他 other"}
+
+
+def _day_rows(p, start, days, now, tz):
+    """One row per local day for a post's timeline: the shifts, gaps, overlaps and the past in it, each
+    placed as a percentage of the day, so that a 4-hour shift is a sixth of the page's width."""
+    rows = []
+    now_ms = parse(now).timestamp() * 1000
+    for d in range(days):
+        lo = parse(start).timestamp() * 1000 + d * 86_400_000
+        hi = lo + 86_400_000
+
+        def part(a, b, kind, text="", title="", shift_id=None):
+            a_ms, b_ms = max(parse(a).timestamp() * 1000, lo), min(parse(b).timestamp() * 1000, hi)
+            if a_ms >= b_ms:
+                return None
+            return {"kind": kind, "left": round((a_ms - lo) / 864_000, 3), "width": round((b_ms - a_ms) / 864_000, 3),
+                    "text": text, "title": title, "shift": shift_id}
+        parts = [part(iso(lo), now, "past", "", "已过去 past")] if now_ms > lo else []
+        parts += [part(sh["starts_at"], sh["ends_at"], "shift", sh["volunteer"] or "?",
+                       f"{local_text(sh['starts_at'], tz, '%H:%M')}–{local_text(sh['ends_at'], tz, '%H:%M')} "
+                       f"{sh['volunteer'] or ''}", sh["id"]) for sh in p["shifts"]]
+        parts += [part(g["from"], g["to"], "gap", "无人 gap") for g in p["gaps"]]
+        parts += [part(o["from"], o["to"], "overlap", "") for o in p["overlaps"]]
+        label = local_text(iso(lo), tz, "%m-%d")
+        weekday = WEEKDAYS[dt.datetime.fromisoformat(local_text(iso(lo), tz, "%Y-%m-%d")).weekday()]
+        rows.append({"label": f"{label} {weekday}", "parts": [x for x in parts if x]})
+    return rows
+
+
 @pages.get("/roster")
 @allow("operator", "volunteer", "viewer")
 def roster_page():
-    """The week's roster: a timeline per post with gaps in red, a template form, and shift removal."""
+    """The week's roster: per post, one timeline row per day with gaps in red, a template form, shift removal;
+    and forms to add posts and volunteers."""
     days = 7
     start, end, posts = week(request.args.get("post_id"), days)
     tz = _tz()
-    with runtime().store.read() as tx:
-        vols = tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
-    span = parse(end).timestamp() - parse(start).timestamp()
-
-    def pos(t):
-        return max(0.0, min(100.0, (parse(t).timestamp() - parse(start).timestamp()) / span * 100))
-    return render_template("roster.html", posts=posts, start=start, end=end, pos=pos, local=lambda t: local_text(t, tz),
-                           volunteers=vols, today=local_text(start, tz, "%Y-%m-%d"), tz=tz,
-                           day_marks=[(local_text(iso((parse(start).timestamp() + d * 86400) * 1000), tz, "%m-%d"),
-                                       d / days * 100) for d in range(days)])
+    rt = runtime()
+    now = iso(rt.wall())
+    with rt.store.read() as tx:
+        vols = tx.rows(f"SELECT id, name, organisation FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
+    nodes = [(n["id"], n.get("label") or "") for n in rt.registry.all() if not n.get("revoked")] if rt.registry \
+        else ([(rt.replica.id, "")] if rt.enrolled else [])
+    for p in posts:
+        p["days"] = _day_rows(p, start, days, now, tz)
+        p["kind_words"] = KINDS.get(p["post"]["kind"], p["post"]["kind"])
+    return render_template("roster.html", posts=posts, local=lambda t: local_text(t, tz), volunteers=vols,
+                           today=local_text(now, tz, "%Y-%m-%d"), now=local_text(now, tz, "%m-%d %H:%M"), tz=tz,
+                           nodes=nodes, kinds=KINDS, hours=range(0, 25, 3))
 
 
 @pages.get("/roster/print")

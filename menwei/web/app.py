@@ -17,7 +17,7 @@ from menwei.times import local_text
 
 
 #: Feature packages whose own static files are served under /assets/<package>/ (templates sit beside their views).
-ASSET_PACKAGES = ("basket", "gate", "manage", "reconcile", "reports")
+ASSET_PACKAGES = ("basket", "gate", "manage", "reconcile", "reports", "roster")
 
 
 def shared_blueprints():
