@@ -2,9 +2,7 @@
 // shopping list, buying, packing, handoff, money. Kept out of the page so that a strict CSP can forbid inline script.
 "use strict";
 (() => {
-const {say, fieldNames} = window.Menwei;
-const $ = (s) => document.querySelector(s);
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const {say, fieldNames, $, esc} = window.Menwei;
 Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 amount", price: "价格 price", lines: "物品 items",
   name: "姓名 name", household_id: "住户 household", volunteer_id: "志愿者 volunteer", photo: "照片 photo",
   text: "接龙 chain text", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});

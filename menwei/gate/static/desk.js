@@ -64,8 +64,7 @@ const T = {
 };
 let lang = localStorage.getItem("menwei.lang") || "zh";
 const t = (k, vars) => (T[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
-const $ = (s) => document.querySelector(s);
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const {$, esc} = window.Menwei;  // web/static/page.js
 const local = (iso) => iso ? new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", {timeZone: document.body.dataset.tz || "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}) : "";
 // results are for the query in resultsFor; a search under way is the promise `searching` for `searchingFor`.
 let results = [], resultsFor = null, sel = -1, subject = null, card = null, searching = null, searchingFor = null;

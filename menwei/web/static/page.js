@@ -46,5 +46,8 @@ window.Menwei = (() => {
   const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "";
   // A button that prints its page (no inline handler: the pages' CSP forbids them).
   document.addEventListener("click", (e) => { if (e.target.closest("button[data-print]")) window.print(); });
-  return {el, row, api, send, post, say, local, fieldNames};
+  const $ = (selector) => document.querySelector(selector);
+  // Text someone typed, made safe to put into markup (pages that build HTML strings use it for every value).
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  return {el, row, api, send, post, say, local, fieldNames, $, esc};
 })();
