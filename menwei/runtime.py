@@ -48,7 +48,7 @@ class Runtime:
             if rid is None:
                 raise ApiError(409, "this node is not enrolled yet: run `menwei node enroll --hub URL --code CODE`",
                                code="not_enrolled")
-            self._replica = ActorReplica(self.store, CATALOG, rid, self.clock)
+            self._replica = ActorReplica(self.store, CATALOG, rid, self.clock, hub=False)
         return self._replica
 
     @property

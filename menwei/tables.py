@@ -23,18 +23,18 @@ BUILDINGS = Table("buildings", fields=[
 
 HOUSEHOLDS = Table("households", fields=[
     Field("compound_id", "ref", required=True, index=True),
-    Field("building_id", "ref", required=True, index=True),
+    Field("building_id", "ref", required=True, index=True, refs="buildings"),
     Field("room", required=True, max_length=20),
     Field("label", max_length=40, index=True),
     Field("notes", "text", max_length=2000),
     # Set when a coordinator merged this duplicate into another household: the row stays so that the
     # gate events naming it (append-only, never rewritten) still count for the surviving household.
-    Field("merged_into", "ref", index=True),
+    Field("merged_into", "ref", index=True, refs="households"),
 ])
 
 RESIDENTS = Table("residents", fields=[
     Field("compound_id", "ref", required=True),
-    Field("household_id", "ref", required=True, index=True),
+    Field("household_id", "ref", required=True, index=True, refs="households"),
     Field("name", required=True, max_length=50),
     Field("gender", max_length=4),
     Field("birth_date", "date"),
@@ -46,7 +46,7 @@ RESIDENTS = Table("residents", fields=[
 
 VEHICLES = Table("vehicles", fields=[
     Field("compound_id", "ref", required=True),
-    Field("household_id", "ref", index=True),
+    Field("household_id", "ref", index=True, refs="households"),
     Field("plate", required=True, max_length=16, index=True, normalise=normalise_plate),  # as the gate looks it up
     Field("notes", "text", max_length=2000),
 ])
@@ -55,7 +55,7 @@ VEHICLES = Table("vehicles", fields=[
 #: building's row overrides the fields it sets. Empty fields fall back to the compound's, then defaults.
 CONTROL_RULES = Table("control_rules", fields=[
     Field("compound_id", "ref", required=True),
-    Field("building_id", "ref", index=True),
+    Field("building_id", "ref", index=True, refs="buildings"),
     Field("effective_from", "datetime", required=True),
     Field("level", choices=("open", "semi_closed", "closed", "quarantine")),
     Field("outing_quota", "int", minimum=0, maximum=100),
@@ -70,9 +70,9 @@ PASSES = Table("passes", fields=[
     Field("compound_id", "ref", required=True),
     Field("kind", required=True, choices=("outing", "work", "vehicle", "visitor")),
     Field("code", required=True, max_length=12, index=True),
-    Field("household_id", "ref", index=True),
-    Field("resident_id", "ref"),
-    Field("vehicle_id", "ref"),
+    Field("household_id", "ref", index=True, refs="households"),
+    Field("resident_id", "ref", refs="residents"),
+    Field("vehicle_id", "ref", refs="vehicles"),
     Field("holder_name", max_length=50),
     Field("employer", max_length=100),
     Field("certificate_checked_by", max_length=50),
@@ -89,9 +89,9 @@ INCIDENTS = Table("incidents", fields=[
     Field("status", required=True, choices=("open", "investigating", "closed")),
     Field("title", required=True, max_length=200),
     Field("notes", "text", max_length=20_000),
-    Field("household_id", "ref"),
-    Field("vehicle_id", "ref"),
-    Field("gate_event_id", "ref"),
+    Field("household_id", "ref", refs="households"),
+    Field("vehicle_id", "ref", refs="vehicles"),
+    Field("gate_event_id", "ref", refs="gate_events"),
     Field("opened_at", "datetime"),
     Field("opened_by", max_length=50),
 ])
@@ -116,8 +116,8 @@ VOLUNTEERS = Table("volunteers", fields=[
 #: A shift may cross midnight; times are UTC ISO like every stored time.
 SHIFTS = Table("shifts", fields=[
     Field("compound_id", "ref", required=True),
-    Field("post_id", "ref", required=True, index=True),
-    Field("volunteer_id", "ref"),
+    Field("post_id", "ref", required=True, index=True, refs="posts"),
+    Field("volunteer_id", "ref", refs="volunteers"),
     Field("starts_at", "datetime", required=True),
     Field("ends_at", "datetime", required=True),
     Field("checked_in_at", "datetime"),
@@ -127,9 +127,9 @@ SHIFTS = Table("shifts", fields=[
 
 HANDOVERS = Table("handovers", fields=[
     Field("compound_id", "ref", required=True),
-    Field("post_id", "ref", required=True, index=True),
-    Field("shift_id", "ref"),
-    Field("volunteer_id", "ref"),
+    Field("post_id", "ref", required=True, index=True, refs="posts"),
+    Field("shift_id", "ref", refs="shifts"),
+    Field("volunteer_id", "ref", refs="volunteers"),
     Field("note", "text", required=True, max_length=5000),
     Field("written_at", "datetime", required=True),
 ])
@@ -139,7 +139,7 @@ ORDER_STATUSES = ("requested", "bought", "partly_bought", "packed", "at_building
 #: One household's order for one delivery day, from one line of the building's chain (接龙).
 ORDERS = Table("orders", fields=[
     Field("compound_id", "ref", required=True),
-    Field("household_id", "ref", index=True),  # empty while the room typed could not be matched
+    Field("household_id", "ref", index=True, refs="households"),  # empty while the room typed could not be matched
     Field("room_text", max_length=40),
     Field("name", max_length=50),
     Field("delivery_date", "date", required=True, index=True),
@@ -148,7 +148,7 @@ ORDERS = Table("orders", fields=[
     Field("pending_line", "text", max_length=2000),  # the resident edited their line: confirm to apply
     Field("notes", "text", max_length=2000),
     Field("flagged", "bool"),
-    Field("paid_by", "ref"),  # the volunteer who paid for it at the till
+    Field("paid_by", "ref", refs="volunteers"),  # the volunteer who paid for it at the till
     Field("missing", "text", max_length=2000),
     Field("bags", "int", minimum=0, maximum=50),
     Field("delivered_by", max_length=50),
@@ -158,7 +158,7 @@ ORDERS = Table("orders", fields=[
 
 ORDER_LINES = Table("order_lines", fields=[
     Field("compound_id", "ref", required=True),
-    Field("order_id", "ref", required=True, index=True),
+    Field("order_id", "ref", required=True, index=True, refs="orders"),
     Field("position", "int", minimum=0, maximum=1000),
     Field("item", required=True, max_length=50),
     Field("quantity", "float", minimum=0, maximum=10_000),
@@ -171,7 +171,7 @@ ORDER_LINES = Table("order_lines", fields=[
 
 RECEIPTS = Table("receipts", fields=[
     Field("compound_id", "ref", required=True),
-    Field("volunteer_id", "ref", required=True),
+    Field("volunteer_id", "ref", required=True, refs="volunteers"),
     Field("delivery_date", "date", required=True),
     Field("total", "float", required=True, minimum=0, maximum=1_000_000),
     Field("notes", "text", max_length=2000),
@@ -180,8 +180,8 @@ RECEIPTS = Table("receipts", fields=[
 
 REPAYMENTS = Table("repayments", fields=[
     Field("compound_id", "ref", required=True),
-    Field("household_id", "ref", required=True),
-    Field("volunteer_id", "ref", required=True),
+    Field("household_id", "ref", required=True, refs="households"),
+    Field("volunteer_id", "ref", required=True, refs="volunteers"),
     Field("amount", "float", required=True, minimum=0.01, maximum=1_000_000),
     Field("paid_at", "datetime", required=True),
     Field("received_by", max_length=50),
@@ -194,10 +194,10 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
     Field("gate", required=True, max_length=64),
     Field("direction", required=True, choices=("in", "out")),
     Field("at", "datetime", required=True),
-    Field("resident_id", "ref"),
-    Field("household_id", "ref"),
-    Field("vehicle_id", "ref"),
-    Field("pass_id", "ref"),
+    Field("resident_id", "ref", refs="residents"),
+    Field("household_id", "ref", refs="households"),
+    Field("vehicle_id", "ref", refs="vehicles"),
+    Field("pass_id", "ref", refs="passes"),
     Field("purpose", choices=("outing", "return", "work", "vehicle", "visitor", "other")),
     Field("person_name", max_length=50),
     Field("person_id_number", max_length=18, pii=True),
@@ -213,7 +213,8 @@ GATE_EVENTS = Table("gate_events", append_only=True, indexes=(("household_id", "
 
 #: People who sign in at the hub or a node. Replicated within the compound so a gate laptop that is offline
 #: still knows its operators; only a password hash (scrypt) travels, and no API answer ever shows it.
-ACCOUNTS = Table("accounts", fields=[
+#: Made and changed only at the hub: a stolen gate laptop's token must not be able to mint a coordinator.
+ACCOUNTS = Table("accounts", hub_only=True, fields=[
     Field("compound_id", "ref", required=True, index=True),
     Field("username", required=True, max_length=40, index=True),
     Field("display_name", max_length=50),

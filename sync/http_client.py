@@ -28,6 +28,10 @@ class SyncFailed(Exception):
         self.code, self.status = code, status
 
 
+#: How many refused (parked) changes the sync status lists, the newest.
+PARKED_KEPT = 100
+
+
 @dataclass
 class SyncStatus:
     """What a node knows about its sync with the hub."""
@@ -43,6 +47,9 @@ class SyncStatus:
     pulled: int = 0
     rounds: int = 0
     extra: dict = field(default_factory=dict)
+    #: own changes the hub refused by its write policy, newest last (at most PARKED_KEPT): kept here,
+    #: never merged at the hub, shown by the sync status so a coordinator can see what did not travel
+    parked: list = field(default_factory=list)
 
 
 class SyncClient:
@@ -138,10 +145,23 @@ class SyncClient:
                 self.status.skew_ms = ans["skew_ms"]
                 self.replica.set_states({"pushed_lseq": batch[-1][0], "pushed_seq": last_seq})
                 self.replica.drop_buried([(t, i) for t, i in ans["buried"] if t in self.replica.catalog])
+                self._park(ans["refused"])
                 sent += ans["applied"]
                 pending -= len(batch)
                 batch, body = upcoming.result()
         return sent
+
+    def _park(self, refused):
+        """Note changes the hub refused by policy: the queue moves on past them, and the status shows them."""
+        if not refused:
+            return
+        for r in refused:
+            log.warning("the hub refused change %s (%s %s): %s", r["seq"], r["table"], r["id"], r["code"])
+        parked = self.status.parked + [{"seq": r["seq"], "table": r["table"], "id": r["id"], "code": r["code"],
+                                        "fields": r["fields_"], "at_ms": self.replica.clock.wall()}
+                                       for r in refused]
+        self.status.parked = parked[-PARKED_KEPT:]
+        self._save()
 
     def _realign(self, e, resp, batch):
         """After a refused push, line the outbox up with what the hub has; return True to push again."""

@@ -172,10 +172,13 @@ def _push():
     except SequenceReused as e:
         raise SyncError(409, str(e), "sequence_reused", hub_seq=e.hub_seq) from None
     skew = skews[0]
+    for r in result.refused:  # a stolen token, or a change written before this rule: the coordinator should know
+        current_app.logger.warning("push from %s: refused change %s of %s %s (%s)", node["id"], r["seq"],
+                                   r["table"], r["id"], r["code"])
     return _respond(json.dumps({
         "acked_seq": result.seen.get(node["id"], 0), "applied": result.applied,
         "duplicates": result.duplicates, "conflicts": result.conflicts, "dropped_orphans": result.orphans,
-        "buried": [list(k) for k in result.buried],
+        "buried": [list(k) for k in result.buried], "refused": result.refused,
         "hub_clock_ms": ctx.replica.clock.wall(), "skew_ms": skew}))
 
 

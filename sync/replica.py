@@ -11,6 +11,7 @@ import orjson
 
 from .changelog import fresh_changes, next_cursor
 from .merge import merge_batch, merge_fields
+from .policy import FOREIGN_REFERENCE, HUB_ONLY, CompoundsOfRows, hub_only_message
 from .tables import DELETED
 
 
@@ -63,13 +64,16 @@ class ApplyResult:
     seen: dict
     orphans: int = 0  # edits of rows the hub compacted away, dropped (see apply_remote)
     buried: list = None  # [(table, id)] of those whose rows are gone for good (the graveyard)
+    refused: list = None  # [{seq, table, id, code, fields}] refused by the write policy (sync.policy)
 
 
 class Replica:
     """One replica's view of the replicated data."""
 
-    def __init__(self, store, catalog, replica_id, clock):
+    def __init__(self, store, catalog, replica_id, clock, hub=True):
+        """``hub`` False: a node, which may not write the catalog's hub-only tables (sync.policy)."""
         self.store, self.catalog, self.id, self.clock = store, catalog, replica_id, clock
+        self.hub = hub
         with store.read() as tx:
             clock.observe(tx.max_hlc())  # stamps stay monotonic across restarts and clock jumps
 
@@ -111,6 +115,7 @@ class Replica:
             first = self.clock.reserve(len(writes))
             changes = []
             view = {}  # rows as earlier writes of this same call left them
+            compounds = CompoundsOfRows(self.catalog, tx, [(self.catalog[t], d) for t, _, d in writes])
             for i, (tname, row_id, data) in enumerate(writes):
                 table = self.catalog[tname]
                 data = table.normalised(data)
@@ -123,6 +128,7 @@ class Replica:
                         existing = [dict(stored[0]), dict(stored[1])] if stored else None
                     exists = existing is not None and not existing[0].get(DELETED, False)
                 self._check_write(table, row_id, data, existing, exists, create)
+                self._check_policy(table, row_id, data, existing, compounds)
                 prev = None
                 if existing is not None:
                     prev = {k: existing[1][k] for k in data if k in existing[1]} or None
@@ -141,6 +147,18 @@ class Replica:
             if before_commit is not None:
                 before_commit(tx, changes)
         return changes
+
+    def _check_policy(self, table, row_id, data, existing, compounds):
+        """Refuse what the catalog's write policy forbids here (WriteError 403 naming it)."""
+        if table.hub_only and not self.hub:
+            raise WriteError(hub_only_message(table), 403, {table.name: HUB_ONLY})
+        scope = table.scope_of(row_id, data)
+        if scope is None and existing is not None:
+            scope = table.scope_of(row_id, existing[0])
+        problems = compounds.problems(table, data, scope)
+        if problems:
+            raise WriteError(next(iter(problems.values())), 403, problems)
+        compounds.made(table, row_id, scope)
 
     def _check_write(self, table, row_id, data, existing, exists, create):
         if create is True and exists or (table.append_only and exists):
@@ -179,21 +197,22 @@ class Replica:
                     ch["data"] = self.catalog.tables[ch["table"]].normalised(ch["data"])
         if skew_bound_ms is not None and changes:
             self.clock.check_not_far_future(max(ch["hlc"] for ch in changes), skew_bound_ms)
-        buried = []
+        buried, refused = [], []
         with paused_gc(), self.store.write() as tx:
             seen = tx.seen_origins()
             if check is not None:
                 check(tx, seen, changes)
             before = dict(seen)
             fresh = fresh_changes(changes, seen, contiguous)
-            n_conflicts, orphans = self._merge_in(
+            n_conflicts, not_merged = self._merge_in(
                 tx, fresh, {o: s for o, s in seen.items() if before.get(o) != s}, allowed_scope,
-                buried if drop_orphans else None)
+                buried if drop_orphans else None, refused)
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
             if before_commit is not None:
                 before_commit(tx)
-        return ApplyResult(len(fresh) - orphans, len(changes) - len(fresh), n_conflicts, seen, orphans, buried)
+        return ApplyResult(len(fresh) - not_merged, len(changes) - len(fresh), n_conflicts, seen,
+                           not_merged - len(refused), buried, refused)
 
     def _without_orphans(self, tx, changes, rows, buried_out):
         """Drop changes to rows this replica compacted away: they cannot make a whole row, or the row is buried.
@@ -244,10 +263,11 @@ class Replica:
             for key, value in (state or {}).items():
                 tx.set_state(key, value)
 
-    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, buried_out=None):
-        """Merge changes new to this replica inside ``tx``; return (conflicts found, orphans dropped).
+    def _merge_in(self, tx, fresh, seen_updates, allowed_scope, buried_out=None, refused_out=None):
+        """Merge changes new to this replica inside ``tx``; return (conflicts found, changes not merged).
 
-        ``buried_out`` (a list) asks for orphans to be dropped and collects the keys of buried rows.
+        ``buried_out`` (a list) asks for orphans to be dropped and collects the keys of buried rows;
+        ``refused_out`` collects the changes the write policy refused (only with ``allowed_scope``).
         """
         if not fresh:
             return 0, 0
@@ -261,9 +281,40 @@ class Replica:
             if tables[ch["table"]].append_only:
                 existing.setdefault(ch["table"], set()).add(ch["id"])
         existing = {t: tx.existing_ids(t, ids) for t, ids in existing.items()}
+        refused = []
         if allowed_scope is not None:
             self._check_scope(fresh, rows, allowed_scope)
-        return self._commit(tx, fresh, rows, existing, seen_updates), orphans
+            fresh, refused = self._refuse_by_policy(tx, fresh, rows, allowed_scope)
+        if refused_out is not None:
+            refused_out.extend(refused)
+        return self._commit(tx, fresh, rows, existing, seen_updates), orphans + len(refused)
+
+    def _refuse_by_policy(self, tx, changes, rows, scope):
+        """Split a node's changes into those the write policy lets in and those it refuses (sync.policy).
+
+        A refused change is acknowledged but never merged: the node parks it and its queue moves on.
+        A later change of a row whose creation was refused goes with it (alone it would make half a row).
+        """
+        tables, none = self.catalog.tables, {}
+        compounds = CompoundsOfRows(self.catalog, tx, [(tables[ch["table"]], ch["data"]) for ch in changes])
+        keep, refused, dropped = [], [], {}
+        for ch in changes:
+            table, key = tables[ch["table"]], (ch["table"], ch["id"])
+            if table.hub_only:
+                problems, code = {table.name: hub_only_message(table)}, HUB_ONLY
+            elif key in dropped:
+                problems, code = dropped[key]
+            else:
+                problems, code = compounds.problems(table, ch["data"], scope), FOREIGN_REFERENCE
+            if problems:
+                refused.append({"seq": ch.get("seq"), "table": ch["table"], "id": ch["id"], "code": code,
+                                "fields": problems})
+                if table.append_only or ch["id"] not in rows.get(ch["table"], none):
+                    dropped[key] = (problems, code)
+                continue
+            compounds.made(table, ch["id"], scope)
+            keep.append(ch)
+        return keep, refused
 
     def _check_scope(self, changes, rows, scope):
         batch_scope, tables, none = {}, self.catalog.tables, {}  # rows created earlier in this same batch

@@ -277,6 +277,12 @@ class Txn(SnapshotTxn):
         return {r[0] for r in rows_where_in(self, "SELECT row_id FROM sync_graveyard WHERE tbl = ? AND {in}", "row_id",
                                             ids, (tname,))}
 
+    def scopes_of(self, tname, ids):
+        """Return {id: compound id} of the rows of ``ids`` stored in a table (deleted ones included)."""
+        scope = self.catalog[tname].scope
+        col = "id" if scope == "id" else scope
+        return dict(rows_where_in(self, f"SELECT id, {col} FROM {tname} WHERE {{in}}", "id", ids))
+
     def existing_ids(self, tname, ids):
         """Return the subset of ``ids`` already stored in a table."""
         return {r[0] for r in rows_where_in(self, f"SELECT id FROM {tname} WHERE {{in}}", "id", ids)}

@@ -42,10 +42,15 @@ class Field:
     #: One spelling for a value typed many ways (a plate: ``赣k·12345`` → ``赣K12345``), applied to every
     #: local write of a string at the replica that makes it, so every replica stores and compares one form.
     normalise: object = _dc_field(default=None, compare=False)
+    #: For a "ref": the table whose row it names. A written or pushed row may only name a row of its
+    #: own compound (see Table.references and sync.replica); None for an id kept only as a note.
+    refs: str | None = None
 
     def __post_init__(self):
         if self.type not in FIELD_TYPES:
             raise ValueError(f"field {self.name}: unknown type {self.type!r}")
+        if self.refs is not None and self.type != "ref":
+            raise ValueError(f"field {self.name}: only a ref names another table")
         if self.max_length is None and self.type in ("str", "ref"):
             object.__setattr__(self, "max_length", 36 if self.type == "ref" else 200)
         if self.max_length is None and self.type == "text":
@@ -158,12 +163,17 @@ class Table:
     scope: str | None = "compound_id"
     append_only: bool = False
     indexes: tuple = ()  # extra multi-column indexes, e.g. (("household_id", "at"),)
+    #: What a node may write: True when rows are made and changed only at the hub (a node's writes and
+    #: pushes of this table are refused; they still reach the node by pull).
+    hub_only: bool = False
     by_name: dict = _dc_field(default=None, compare=False, repr=False)
+    references: tuple = _dc_field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "fields", tuple(self.fields))
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "normalisers", {f.name: f.normalise for f in self.fields if f.normalise})
+        object.__setattr__(self, "references", tuple(f for f in self.fields if f.refs is not None))
         if self.scope not in (None, "id") and self.scope not in self.by_name:
             raise ValueError(f"table {self.name}: scope field {self.scope!r} is not declared")
 
@@ -227,6 +237,10 @@ class Catalog:
     def __init__(self, tables, schema_version):
         self.tables = {t.name: t for t in tables}
         self.schema_version = schema_version
+        for t in tables:
+            for f in t.references:
+                if f.refs not in self.tables or self.tables[f.refs].scope != "compound_id":
+                    raise ValueError(f"{t.name}.{f.name} names {f.refs!r}, not a table of a compound")
 
     def __getitem__(self, name):
         return self.tables[name]

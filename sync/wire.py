@@ -142,6 +142,19 @@ def pull_response_schema(catalog, max_changes):
     return PullResponse()
 
 
+class RefusedChange(Schema):
+    """One change of a push the hub refused by its write policy, and why (field → message)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    seq = fields.Integer(required=True, strict=True)
+    table = fields.String(required=True, validate=validate.Length(1, 64))
+    id = fields.String(required=True, validate=validate.Length(1, MAX_ID))
+    code = fields.String(required=True, validate=validate.Length(1, 64))
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields", load_default=dict)
+
+
 class PushResponse(Schema):
     """What the hub answers a push with, once its transaction has committed."""
 
@@ -157,6 +170,8 @@ class PushResponse(Schema):
     # rows this push edited that the hub deleted and compacted away: the node drops them as well
     buried = fields.List(fields.Tuple((fields.String(validate=validate.Length(1, MAX_ID)),
                                        fields.String(validate=validate.Length(1, MAX_ID)))), load_default=list)
+    # changes the hub's write policy refused (sync.policy): acknowledged, never merged; the node parks them
+    refused = fields.List(fields.Nested(RefusedChange), load_default=list)
 
 
 class PullQuery(Schema):

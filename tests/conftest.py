@@ -118,6 +118,7 @@ class Replica:
         self.http = app.test_client()
         self.http.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ADMIN}"  # the coordinator API token
         self.rt = app.extensions["menwei"]
+        self.hub = None  # a node's hub in a Cluster (accounts are made there)
 
     @property
     def replica(self):
@@ -128,11 +129,20 @@ class Replica:
         """Call the replica's own /api/v1 (with the coordinator token at the hub)."""
         return self.http.open("/api/v1" + path, method=method, headers=AUTH, **kw)
 
+    def make_account(self, role):
+        """Make the ``role`` account sign_in uses (once): at a node's hub, then synced, as accounts are made."""
+        username = f"{role}-{self.rt.replica.id}"
+        maker = self.hub or self
+        extra = {"compound_id": self.rt.compound_id} if self.hub else {}
+        r = maker.api("POST", "/accounts", json={"username": username, "password": PASSWORD, "role": role, **extra})
+        assert r.status_code in (201, 409), r.get_json()
+        if self.hub and r.status_code == 201:
+            self.sync()
+        return username
+
     def sign_in(self, page, base_url, role, path="/"):
         """Open ``path`` in a browser page signed in through the login form as a ``role`` account made here."""
-        username = f"{role}-{self.rt.replica.id}"
-        r = self.api("POST", "/accounts", json={"username": username, "password": PASSWORD, "role": role})
-        assert r.status_code in (201, 409), r.get_json()
+        username = self.make_account(role)
         page.goto(f"{base_url}/login?next={path}")
         page.fill("#username", username)
         page.fill("#password", PASSWORD)
@@ -191,6 +201,7 @@ class Cluster:
         code = self.hub.api("POST", "/nodes", json={"id": node_id, "compound_id": self.compound_id}).get_json()["code"]
         enroll_node(app, self.server.url, code)
         node = self.nodes[node_id] = Replica(app, clock)
+        node.hub = self.hub
         return node
 
     def sync_all(self, rounds=2):

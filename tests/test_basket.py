@@ -162,6 +162,7 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate, browser):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     _volunteer(gate)
+    gate.east.make_account("volunteer")  # accounts are made at the hub: before it goes down
     gate.sync()
     gate.cluster.close()  # the hub is down all along
     server = LiveServer(gate.east.app)

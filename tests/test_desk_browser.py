@@ -14,6 +14,7 @@ def desk(gate, browser):
     from menwei.times import iso
     gate.hub_row("passes", kind="outing", code="K7Q2M9", household_id=gate.h101, holder_name="王五")
     gate.rule(level="closed")
+    gate.east.make_account("operator")  # accounts are made at the hub: before it goes down
     gate.sync()
     gate.cluster.close()  # from here on the hub is unreachable
     with pytest.raises(Exception):

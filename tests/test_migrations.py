@@ -217,6 +217,7 @@ def test_upgrade_commands_create_a_new_database_and_report_it(runner, tmp_path):
 
 def test_the_desk_says_to_upgrade_when_the_hub_refuses_the_schema(gate, browser):
     from playwright.sync_api import expect
+    gate.east.make_account("operator")  # accounts are made at the hub: while this node still syncs
     gate.east.rt.sync_client().schema_version = SCHEMA_VERSION - 1
     with pytest.raises(SyncFailed):
         gate.east.sync()

@@ -1,4 +1,5 @@
 """Accounts: sign-in and sign-out (page and API), rate-limited logins, and the coordinator's account API."""
+import functools
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from marshmallow import RAISE, Schema, fields, validate
@@ -37,13 +38,28 @@ def public_account(acct):
     return {k: (bool(v) if k == "active" else v) for k, v in acct.items() if k != "password_hash"}
 
 
-def _compound_for(given):
+def refuse_at_node():
+    """Accounts are made and changed only at the hub (sync.policy): a node says so, naming its hub."""
     rt = runtime()
     if rt.role == "node":
-        own = rt.compound_id
-        if given not in (None, own):
-            raise ApiError(403, "a node creates accounts for its own compound only", fields={"compound_id": "not ours"})
-        return own
+        hub = rt.state("hub_url") or "the hub"
+        raise ApiError(403, f"账户只能在社区总台（{hub}）建立和修改，请到总台操作 — accounts are made and changed "
+                       f"only at the hub ({hub}): do it there, and this gate has it after its next sync",
+                       code="hub_only")
+
+
+def at_hub_only(view):
+    """Refuse a view at a node before its body is even read (accounts are made and changed at the hub)."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        refuse_at_node()
+        return view(*args, **kwargs)
+    return checked
+
+
+def _compound_for(given):
+    rt = runtime()
+    refuse_at_node()
     with rt.store.read() as tx:
         ids = [r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))]
     if given is None and len(ids) == 1:
@@ -214,17 +230,19 @@ def list_accounts():
 
 @bp.post("/api/v1/accounts")
 @allow()
+@at_hub_only
 @accepts(NewAccount)
 def add_account(body):
-    """Create an account."""
+    """Create an account (at the hub only: a node refuses, naming its hub)."""
     return jsonify(create_account(**body)), 201
 
 
 @bp.patch("/api/v1/accounts/<account_id>")
 @allow()
+@at_hub_only
 @accepts(AccountChange)
 def change_account(account_id, body):
-    """Change an account's role, name, password or whether it is active (its sessions end on a new password)."""
+    """Change an account's role, name, password or whether it is active (at the hub only; sessions end on a new password)."""
     if not body:
         raise ApiError(400, "nothing to change")
     acct = load_account(account_id)

@@ -4,7 +4,7 @@ const T = {
   zh: {title: "门卫 · 值守台", checking: "检查网络…", search_label: "房号 / 姓名 / 拼音 / 车牌 / 通行证（按 / 聚焦）",
        no_subject: "未选择人员", out: "出 (Alt+O)", in: "进 (Alt+I)", temperature: "体温 °C", id_checked: "已核对身份证",
        operator: "值班员", check: "核验放行 (Enter)", deny: "拒绝… (Alt+D)", recent: "本门最近记录", time: "时间",
-       who: "人员", dir: "方向", decision: "结果", online: "在线 · 已同步", offline: "离线 · {n} 条待同步",
+       who: "人员", dir: "方向", decision: "结果", online: "在线 · 已同步", offline: "离线 · {n} 条待同步", parked: "{n} 条记录被总台拒绝，请协调员查看同步状态",
        alarm: "时钟偏差 {s} 秒！请校准本机时间", allowed: "放行", denied: "禁止通行", may: "今天可外出",
        may_not: "今天不可外出", left: "剩余外出次数 {n}", next: "下次可外出 {t}", residents: "住户",
        passes: "通行证", vehicles: "车辆", deny_reason: "拒绝原因", fever_alert: "发热警报", none: "无结果",
@@ -32,7 +32,7 @@ const T = {
        no_subject: "Nobody selected", out: "Out (Alt+O)", in: "In (Alt+I)", temperature: "Temperature °C",
        id_checked: "ID card checked", operator: "Operator", check: "Check (Enter)", deny: "Deny… (Alt+D)",
        recent: "Latest at this gate", time: "Time", who: "Who", dir: "Dir", decision: "Result",
-       online: "Online · synced", offline: "Offline · {n} changes waiting", alarm: "Clock off by {s} s! Fix this computer's time",
+       online: "Online · synced", offline: "Offline · {n} changes waiting", parked: "{n} records refused by the hub: a coordinator should look at the sync status", alarm: "Clock off by {s} s! Fix this computer's time",
        allowed: "ALLOWED", denied: "DENIED", may: "May go out today", may_not: "May not go out today",
        left: "Outings left {n}", next: "Next outing from {t}", residents: "Residents", passes: "Passes",
        vehicles: "Vehicles", deny_reason: "Reason for denying:", fever_alert: "FEVER ALERT", none: "No match",
@@ -372,6 +372,10 @@ async function syncStatus() {
     el.className = "sync " + (fresh ? "online" : "offline");
     el.textContent = fresh ? t("online") : t("offline", {n: s.pending});
     el.title = s.last_error || "";
+    if (s.parked && s.parked.length) {  // changes the hub refused by its write policy: kept here, never sent again
+      el.className = "sync alarm";
+      el.textContent += " · " + t("parked", {n: s.parked.length});
+    }
   } catch (e) { el.className = "sync offline"; el.textContent = t("offline", {n: "?"}); }
 }
 

@@ -95,9 +95,10 @@
     const {accounts} = await api("/api/v1/accounts");
     const tbody = document.querySelector("#accounts tbody");
     tbody.replaceChildren();
+    const atHub = document.body.dataset.hub === "yes";  // a node shows accounts but cannot change them
     for (const a of accounts) {
-      const b = el("button", a.active ? "停用 Deactivate" : "启用 Activate");
-      b.addEventListener("click", async () => {
+      const b = atHub ? el("button", a.active ? "停用 Deactivate" : "启用 Activate") : "";
+      if (atHub) b.addEventListener("click", async () => {
         try { await send("PATCH", `/api/v1/accounts/${a.id}`, {active: !a.active}); loadAccounts(); }
         catch (e) { say(e.message, true); }
       });
