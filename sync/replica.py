@@ -148,6 +148,10 @@ class Replica:
                 before_commit(tx, changes)
         return changes
 
+    def writer_scopes(self):
+        """The compounds the current writer may write, or None for any (overridden by the web app's replica)."""
+        return None
+
     def _check_policy(self, table, row_id, data, existing, compounds):
         """Refuse what the catalog's write policy forbids here (WriteError 403 naming it)."""
         if table.hub_only and not self.hub:
@@ -155,6 +159,10 @@ class Replica:
         scope = table.scope_of(row_id, data)
         if scope is None and existing is not None:
             scope = table.scope_of(row_id, existing[0])
+        allowed = self.writer_scopes()
+        if allowed is not None and scope not in allowed:
+            raise WriteError(f"this writer does not serve compound {scope}", 403,
+                             {table.scope or "compound_id": "not a compound this writer serves"})
         problems = compounds.problems(table, data, scope)
         if problems:
             raise WriteError(next(iter(problems.values())), 403, problems)

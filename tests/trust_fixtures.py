@@ -18,7 +18,7 @@ def two(cluster, tmp_path):
     for cid, tag in ((cluster.compound_id, "A"), (cluster.b_id, "B")):
         b = hub.api("POST", "/rows/buildings", json={"compound_id": cid, "number": "1"}).get_json()["id"]
         hh = hub.api("POST", "/rows/households", json={"compound_id": cid, "building_id": b, "room": "101",
-                                                        "label": f"{tag}-101"}).get_json()["id"]
+                                                        "label": "1-101"}).get_json()["id"]
         cluster.households[tag] = hh
         r = hub.api("POST", "/rows/residents", json={"compound_id": cid, "household_id": hh, "name": f"居民{tag}",
                                                      "id_number": "360502198001010011"})

@@ -7,7 +7,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from sync.ids import new_id
 
-from menwei.web.auth import ROLES, allow, check_csrf, csrf_token, current_principal, password_version, public
+from menwei.web.auth import (ROLES, SERVED_KEY, allow, check_compound, check_csrf, csrf_token, current_principal,
+                             password_version, public, served_compounds)
 from menwei.web.errors import ApiError
 from menwei.web.openapi import accepts
 from menwei.runtime import runtime
@@ -62,6 +63,9 @@ def _compound_for(given):
     refuse_at_node()
     with rt.store.read() as tx:
         ids = [r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))]
+    served = served_compounds()
+    if served is not None:
+        ids = [i for i in ids if i in served]
     if given is None and len(ids) == 1:
         return ids[0]
     if given not in ids:
@@ -217,15 +221,22 @@ class AccountChange(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     display_name = fields.String(validate=validate.Length(0, 50), allow_none=True)
     active = fields.Boolean()
+    # every compound this account serves besides its own, listed explicitly (kept at the hub only)
+    compounds = fields.List(fields.String(validate=validate.Length(1, 64)), validate=validate.Length(max=100))
 
 
 @bp.get("/api/v1/accounts")
 @allow()
 def list_accounts():
-    """List accounts (never their password hashes)."""
+    """List the accounts of the compounds the caller serves (never their password hashes)."""
+    served = served_compounds()
     with runtime().store.read() as tx:
         rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE _deleted = ? ORDER BY username", (False,))
-    return jsonify({"accounts": [public_account(dict(zip(_COLS, r))) for r in rows]})
+    listed = runtime().state(SERVED_KEY, {}) if runtime().role == "hub" else {}
+    accounts = [public_account(dict(zip(_COLS, r))) for r in rows]
+    for a in accounts:
+        a["compounds"] = sorted({a["compound_id"], *listed.get(a["id"], [])})
+    return jsonify({"accounts": [a for a in accounts if served is None or a["compound_id"] in served]})
 
 
 @bp.post("/api/v1/accounts")
@@ -246,9 +257,28 @@ def change_account(account_id, body):
     if not body:
         raise ApiError(400, "nothing to change")
     acct = load_account(account_id)
-    if acct is None:
+    if acct is None or (served_compounds() is not None and acct["compound_id"] not in served_compounds()):
         raise ApiError(404, f"no account {account_id}")
     if "password" in body:
         body["password_hash"] = generate_password_hash(body.pop("password"))
-    runtime().replica.update("accounts", account_id, body)
+    compounds = body.pop("compounds", None)
+    if compounds is not None:
+        _list_compounds(acct, compounds)
+    if body:
+        runtime().replica.update("accounts", account_id, body)
     return jsonify(public_account({**acct, **body}))
+
+
+def _list_compounds(acct, compounds):
+    """Record the compounds an account serves besides its own (each must exist and be served by the caller)."""
+    rt = runtime()
+    with rt.store.read() as tx:
+        known = {r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))}
+    for cid in compounds:
+        if cid not in known:
+            raise ApiError(400, f"no compound {cid}", fields={"compounds": "unknown compound"})
+        check_compound(cid, "compounds")
+    with rt.store.write() as tx:
+        listed = tx.get_state(SERVED_KEY, {})
+        listed[acct["id"]] = sorted(set(compounds) - {acct["compound_id"]})
+        tx.set_state(SERVED_KEY, listed)

@@ -17,7 +17,7 @@ from menwei.web.errors import SANE_DATE, ApiError
 from menwei.gate.queries import only_compound
 from menwei.times import iso
 from menwei.runtime import runtime
-from menwei.web.auth import allow
+from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
@@ -265,7 +265,8 @@ def _confirmed_line_ids(oid, entry, old_lines, count):
 
 
 def _orders(tx, day, status=None):
-    where, params = [f"o.{DELETED} = ?", "o.delivery_date = ?"], [False, day]
+    served, served_params = served_clause("o.compound_id")  # at the hub: the compounds the caller serves
+    where, params = [f"o.{DELETED} = ?" + served, "o.delivery_date = ?"], [False, *served_params, day]
     if status:
         where.append(f"o.status IN ({','.join('?' * len(status))})")
         params += list(status)
@@ -660,22 +661,26 @@ def add_repayment(body):
 
 
 def _charges_and_repaid(tx):
+    served, params = served_clause("o.compound_id")  # at the hub: the compounds the caller serves
     charges = [(h, v, float(p)) for h, v, p in tx.rows(
         f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
         f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
         "AND (l.missing IS NULL OR l.missing = ?) "  # what the shop did not have is never charged
-        "AND o.status <> 'refused' GROUP BY o.household_id, o.paid_by", (False, False, False))]
+        f"AND o.status <> 'refused'{served} GROUP BY o.household_id, o.paid_by", (False, False, False, *params))]
     repaid = [(h, v, float(a)) for h, v, a in tx.rows(
-        f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?", (False,))]
+        f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?"
+        f"{served.replace('o.compound_id', 'compound_id')}", (False, *params))]
     return charges, repaid
 
 
 def compute_ledger():
     """The ledger from the stored orders, line prices and repayments, with receipts to reconcile."""
+    served, params = served_clause("o.compound_id")  # at the hub: the compounds the caller serves
+    served_plain = served.replace("o.compound_id", "compound_id")
     with runtime().store.read() as tx:
         charges, repaid = _charges_and_repaid(tx)
-        receipts = tx.rows(f"SELECT volunteer_id, SUM(total) FROM receipts WHERE {DELETED} = ? GROUP BY volunteer_id",
-                           (False,))
+        receipts = tx.rows(f"SELECT volunteer_id, SUM(total) FROM receipts WHERE {DELETED} = ?{served_plain} "
+                           "GROUP BY volunteer_id", (False, *params))
         names = dict(tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ?", (False,)))
         labels = dict(tx.rows(f"SELECT id, label FROM households WHERE {DELETED} = ?", (False,)))
     led = ledger(charges, repaid)

@@ -14,7 +14,7 @@ from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.web.auth import allow, signed_in_name
+from menwei.web.auth import allow, served_clause, served_compounds, signed_in_name
 from menwei.web.openapi import accepts
 
 bp = Blueprint("desk", __name__, template_folder="templates")
@@ -54,7 +54,12 @@ def desk_search(body=None):
     if len(q) > 100:
         raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
     with runtime().store.read() as tx:
-        return {"results": search(tx, q)}
+        results = search(tx, q)
+        served = served_compounds()
+        if served is not None:  # an account at the hub finds the households of the compounds it serves
+            compound_of = tx.scopes_of("households", {r["household_id"] for r in results if r.get("household_id")})
+            results = [r for r in results if compound_of.get(r.get("household_id")) in served]
+        return {"results": results}
 
 
 def _rows(tx, table, where, params, cols=None):
@@ -71,7 +76,8 @@ def household_card(household_id):
     rt = runtime()
     at = iso(rt.wall())
     with rt.store.read() as tx:
-        found = _rows(tx, "households", "id = ?", [household_id])
+        served, served_params = served_clause("compound_id")
+        found = _rows(tx, "households", "id = ?" + served, [household_id, *served_params])
         if not found:
             raise ApiError(404, f"no household {household_id}")
         hh = found[0]
@@ -179,7 +185,8 @@ def recent_events():
 def alerts():
     """Open fever incidents: the desk keeps them on screen until someone handles them."""
     with runtime().store.read() as tx:
-        rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'", [],
+        served, served_params = served_clause("compound_id")
+        rows = _rows(tx, "incidents", "kind = 'fever' AND status = 'open'" + served, served_params,
                      ["id", "title", "opened_at", "household_id", "gate_event_id"])
         for r in rows:  # who, how hot, where: so the desk can say it in its own language
             found = tx.rows("SELECT person_name, temperature, gate FROM gate_events WHERE id = ?", (r["gate_event_id"],))
@@ -200,7 +207,8 @@ def incidents():
     for name, value in (("status", status), ("kind", kind)):
         if value is not None and value not in t.by_name[name].choices:
             raise ApiError(400, f"{name} must be one of {', '.join(t.by_name[name].choices)}", fields={name: "unknown"})
-    where, params = [f"i.{DELETED} = ?"], [False]
+    served, served_params = served_clause("i.compound_id")
+    where, params = [f"i.{DELETED} = ?" + served], [False, *served_params]
     if status:
         where.append("i.status = ?")
         params.append(status)

@@ -23,7 +23,15 @@ HIDDEN_FIELDS = {"password_hash": "••••", "photo": "[照片 photo]"}
 
 
 class ActorReplica(Replica):
-    """A replica that records the signed-in account behind each of its local writes (for the audit)."""
+    """A replica that records the signed-in account behind each of its local writes (for the audit).
+
+    It also keeps each request's writes inside the compounds its caller serves (menwei.web.auth.served_compounds).
+    """
+
+    def writer_scopes(self):
+        """The compounds the caller of this request may write, or None for any."""
+        from menwei.web.auth import served_compounds  # auth imports runtime, which imports this module
+        return served_compounds()
 
     def write(self, writes, create=None, before_commit=None):
         """Write as Replica.write does, noting in the same transaction who asked for it."""

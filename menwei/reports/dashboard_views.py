@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from sync.tables import DELETED
 
 from menwei.reports import charts
-from menwei.web.auth import ROLES, allow, current_principal
+from menwei.web.auth import ROLES, allow, current_principal, served_compounds
 from menwei.reports.dashboard import MAX_DAYS, Scope, figures, node_health
 from menwei.web.errors import ApiError
 from menwei.gate.queries import load_rules
@@ -39,6 +39,9 @@ def compounds_of(tx, given):
     """The compounds asked for: the one named (it must exist here), a node's own, or every one at the hub."""
     rt = runtime()
     ids = [r[0] for r in tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))]
+    served = served_compounds()
+    if served is not None:  # an account at the hub sees the compounds it serves
+        ids = [i for i in ids if i in served]
     if given:
         if given not in ids or (rt.role == "node" and given != rt.compound_id):
             raise ApiError(400, f"no compound {given} here", fields={"compound_id": "unknown compound"})
@@ -139,7 +142,8 @@ def choices(scope, data):
     """What the filter form offers: compounds, gates (registered nodes and gates seen) and buildings."""
     rt = runtime()
     with rt.store.read() as tx:
-        compounds = tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+        compounds = [c for c in tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+                     if served_compounds() is None or c[0] in served_compounds()]
         marks = ", ".join("?" * len(scope.compound_ids))
         buildings = tx.rows(f"SELECT id, number, name FROM buildings WHERE compound_id IN ({marks}) AND {DELETED} = ?",
                             (*scope.compound_ids, False))

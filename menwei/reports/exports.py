@@ -13,7 +13,8 @@ from flask import Blueprint, Response, render_template, request, send_file, stre
 from sync.sql_bulk import unindexed
 from sync.tables import DELETED
 
-from menwei.web.auth import allow
+from menwei.web.auth import allow, served_compounds
+from menwei.web.rows import served_where
 from menwei.web.errors import ApiError
 from menwei.times import iso
 from menwei.web.periods import bounds
@@ -49,6 +50,9 @@ def _export_query(name):
             raise ApiError(400, f"{name} is shared by every compound", fields={"compound_id": "not for this table"})
         where.append(f"{unindexed(runtime().store, table.scope)} = ?")  # pages walk their key
         args.append(cid)
+    served, served_args = served_where(table)  # an account at the hub exports the compounds it serves
+    where += served
+    args += served_args
     since, until = bounds()
     if since is not None or until is not None:
         field = TIME_FIELDS.get(name)
@@ -150,7 +154,8 @@ def exports_page():
     """Every replicated table with its CSV and XLSX links, narrowed by compound and period."""
     rt = runtime()
     with rt.store.read() as tx:
-        compounds = tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+        compounds = [c for c in tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+                     if served_compounds() is None or c[0] in served_compounds()]
     query = {k: v for k, v in request.args.items() if k in ("compound_id", "from", "to") and v}
     tables = [{"name": t.name, "pii": [f.name for f in t.fields if f.pii], "time": TIME_FIELDS.get(t.name),
                "query": {k: v for k, v in query.items() if k == "compound_id" or TIME_FIELDS.get(t.name)}}

@@ -6,7 +6,7 @@ refused (fail closed), and a test walks every route of hub and node against an e
 import hashlib
 import secrets
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, g, has_request_context, redirect, request, session, url_for
 
 from menwei.web.errors import ApiError
 from menwei.runtime import runtime
@@ -28,9 +28,11 @@ COORDINATOR_ONLY_TABLES = {"accounts"}
 class Principal:
     """The caller of a request: an account signed in with a session, or the coordinator API token."""
 
-    def __init__(self, name, role, account_id=None, via="session", display_name=None):
+    def __init__(self, name, role, account_id=None, via="session", display_name=None, compounds=None):
         self.name, self.role, self.account_id, self.via = name, role, account_id, via
         self.display_name = display_name or name
+        #: The compounds this principal serves (frozenset), or None for every one (the hub's API token).
+        self.compounds = compounds
 
     def may(self, roles):
         """Whether this principal has one of ``roles`` (a coordinator may do everything)."""
@@ -39,7 +41,8 @@ class Principal:
     def as_json(self):
         """The principal as shown by GET /api/v1/auth/me."""
         return {"username": self.name, "role": self.role, "display_name": self.display_name,
-                "account_id": self.account_id, "via": self.via}
+                "account_id": self.account_id, "via": self.via,
+                "compounds": None if self.compounds is None else sorted(self.compounds)}
 
 
 def allow(*roles):
@@ -93,7 +96,46 @@ def _session_principal():
             or runtime().wall() / 1000 - session.get("login_at", 0) > hours * 3600):
         session.clear()
         return None
-    return Principal(acct["username"], acct["role"], acct["id"], "session", acct.get("display_name"))
+    return Principal(acct["username"], acct["role"], acct["id"], "session", acct.get("display_name"),
+                     compounds_served(acct))
+
+
+#: Hub state key: {account id: [compound id, …]} of the accounts that serve more than their own compound.
+SERVED_KEY = "account_compounds"
+
+
+def compounds_served(acct):
+    """The compounds an account serves: its own, and those listed for it at the hub (PATCH /api/v1/accounts)."""
+    extra = runtime().state(SERVED_KEY, {}).get(acct["id"], []) if runtime().role == "hub" else []
+    return frozenset([acct["compound_id"], *extra])
+
+
+def served_compounds():
+    """The compounds the caller of this request may read and write, or None for every one.
+
+    None at a node (it holds its own compound only) and for the hub's API token; at the hub a signed-in
+    account serves its own compound and those listed for it.
+    """
+    who = g.get("principal") if has_request_context() else None
+    if who is None or who.compounds is None or runtime().role != "hub":
+        return None
+    return who.compounds
+
+
+def served_clause(column):
+    """(" AND column IN (…)", parameters) keeping a query to the compounds the caller serves; ("", []) for all."""
+    served = served_compounds()
+    if served is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' * len(served))})", sorted(served)
+
+
+def check_compound(compound_id, field="compound_id"):
+    """Refuse (403 naming ``field``) a compound the caller does not serve."""
+    served = served_compounds()
+    if served is not None and compound_id not in served:
+        raise ApiError(403, f"这个账号不负责该小区 — this account does not serve compound {compound_id}",
+                       fields={field: "not a compound this account serves"}, code="other_compound")
 
 
 def current_principal():
@@ -143,6 +185,8 @@ def enforce():
         check_csrf()
     if not who.may(access):
         raise ApiError(403, f"a {who.role} may not do this", code="forbidden")
+    if "compound_id" in request.args:  # every route's compound filter: only a compound the caller serves
+        check_compound(request.args["compound_id"])
     return None
 
 

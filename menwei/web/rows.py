@@ -14,7 +14,7 @@ from menwei.times import iso
 from menwei.web.periods import PERIOD_QUERY, bounds
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.web.auth import ROLES, actor_name, allow, require_table_read, require_table_write
+from menwei.web.auth import ROLES, actor_name, allow, require_table_read, require_table_write, served_compounds
 from menwei.web.openapi import accepts, json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -73,6 +73,15 @@ def _shown(table, row):
     out = mask_row(table, row)
     out.pop("password_hash", None)
     return out
+
+
+def served_where(table):
+    """(WHERE clauses, parameters) keeping a read to the compounds the caller serves (none when it serves all)."""
+    served = served_compounds()
+    if served is None or table.scope is None:
+        return [], []
+    col = "id" if table.scope == "id" else unindexed(runtime().store, table.scope)
+    return [f"{col} IN ({', '.join('?' * len(served))})"], sorted(served)
 
 
 def fetch_rows(table, where=(), params=(), limit=100, after=None, include_deleted=False):
@@ -146,7 +155,8 @@ def list_rows(name):
     after = request.args.get("after")
     if after is not None and "\x00" in after:
         raise ApiError(400, "after must be a row id", fields={"after": "not a row id"})
-    rows = fetch_rows(table, where, params, limit, after)
+    served, served_params = served_where(table)
+    rows = fetch_rows(table, where + served, params + served_params, limit, after)
     return jsonify({"rows": [_shown(table, r) for r in rows], "count": len(rows)})
 
 
@@ -184,7 +194,8 @@ def get_row(name, row_id):
     """Return one row (personal data masked)."""
     table = _table(name)
     require_table_read(name)
-    rows = fetch_rows(table, ["id = ?"], [row_id], 1)
+    served, served_params = served_where(table)
+    rows = fetch_rows(table, ["id = ?"] + served, [row_id] + served_params, 1)
     if not rows:
         raise ApiError(404, f"no {name} with id {row_id}")
     return jsonify(_shown(table, rows[0]))
