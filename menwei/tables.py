@@ -175,7 +175,8 @@ RECEIPTS = Table("receipts", fields=[
     Field("delivery_date", "date", required=True),
     Field("total", "float", required=True, minimum=0, maximum=1_000_000),
     Field("notes", "text", max_length=2000),
-    Field("photo", "text", max_length=3_000_000),  # a data: URL of the till receipt, ~2 MB at most
+    # a data: URL of the till receipt, ~2 MB at most: JPEG, PNG or WebP, checked by its bytes wherever it is written
+    Field("photo", "text", max_length=3_000_000, format="image"),
 ])
 
 REPAYMENTS = Table("repayments", fields=[

@@ -1,5 +1,8 @@
 """Declarations of replicated tables: one line a field, read by the merge, the wire schema and the SQL adapter."""
+import base64 as _b64
+import binascii as _binascii
 import datetime as _dt
+import re as _re
 from dataclasses import dataclass, field as _dc_field
 
 #: Field types a replicated column may have, and the JSON values each accepts.
@@ -12,6 +15,39 @@ YEARS = (1900, 2199)
 #: How deep a JSON field may nest: serialisers give up past a few hundred levels, so a deeper value
 #: would be stored and then fail every sync that carries it.
 JSON_DEPTH = 32
+
+
+def sniff_image(raw):
+    """The type of an image by its first bytes: "image/jpeg", "image/png", "image/webp", or None."""
+    if raw[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if raw[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+_IMAGE_URL = _re.compile(r"data:(image/(?:jpeg|png|webp));base64")
+
+
+def image_data_url_problem(value):
+    """None if ``value`` is a base64 data: URL of a JPEG, PNG or WebP whose bytes are what it says, else why not."""
+    head, comma, data = value.partition(",")
+    m = _IMAGE_URL.fullmatch(head)
+    if not comma or m is None:
+        return "must be a data:image/jpeg, image/png or image/webp;base64 URL"
+    try:
+        raw = _b64.b64decode(data, validate=True)
+    except (_binascii.Error, ValueError):
+        return "is not valid base64"
+    if sniff_image(raw) != m.group(1):
+        return "is not a JPEG, PNG or WebP image of the type it names"
+    return None
+
+
+#: Checks a text field may ask for with ``format``: each returns None or why the value does not fit.
+FORMATS = {"image": image_data_url_problem}
 
 
 def _too_deep(value, limit=JSON_DEPTH):
@@ -45,8 +81,12 @@ class Field:
     #: For a "ref": the table whose row it names. A written or pushed row may only name a row of its
     #: own compound (see Table.references and sync.replica); None for an id kept only as a note.
     refs: str | None = None
+    #: A further check of a text's content (a key of FORMATS), e.g. "image" for a photo as a data: URL.
+    format: str | None = None
 
     def __post_init__(self):
+        if self.format is not None and self.format not in FORMATS:
+            raise ValueError(f"field {self.name}: unknown format {self.format!r}")
         if self.type not in FIELD_TYPES:
             raise ValueError(f"field {self.name}: unknown type {self.type!r}")
         if self.refs is not None and self.type != "ref":
@@ -66,6 +106,8 @@ class Field:
         # common valid value quickly and leaves everything else (None included) to the full check.
         slow = lambda v: self.check(v) is None  # noqa: E731
         t, n = self.type, self.max_length
+        if self.format is not None:
+            return slow
         if self.choices is not None:
             if t == "str" and self.minimum is None and self.maximum is None:
                 choices = frozenset(self.choices)
@@ -124,6 +166,10 @@ class Field:
                     return "must be an ISO 8601 date-time"
             if t in ("date", "datetime") and not YEARS[0] <= year <= YEARS[1]:
                 return f"year must be between {YEARS[0]} and {YEARS[1]}"
+            if self.format is not None:
+                problem = FORMATS[self.format](value)
+                if problem:
+                    return problem
         elif t == "int":
             if type(value) is not int:
                 return "must be an integer"
