@@ -56,6 +56,18 @@ class Runtime:
         """The compound this node serves (None at the hub, which serves all)."""
         return None if self.role == "hub" else self.state("compound_id")
 
+    def attempt_wait(self, key, limit):
+        """Seconds an attempt keyed ``key`` must still wait after failures (menwei.accounts.throttle); 0 to go ahead."""
+        from menwei.accounts import throttle
+        with self.store.read() as tx:
+            return throttle.wait_s(tx, key, limit, self.wall())
+
+    def attempt_failed(self, key):
+        """Count a failed attempt keyed ``key`` (a wrong enrolment code from an address)."""
+        from menwei.accounts import throttle
+        with self.store.write() as tx:
+            throttle.record_failure(tx, (key,), self.wall())
+
     def sync_client(self):
         """The node's client for its hub, built from the enrolment stored in its database."""
         if self._client is None:

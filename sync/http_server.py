@@ -20,6 +20,8 @@ from .snapshot import snapshot_page_json
 from .wire import EnrollRequest, PullQuery, SnapshotQuery, push_request_schema
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
+#: Wrong enrolment codes from one address before each further try waits (a growing back-off).
+ENROL_MAX_FAILURES = 10
 
 
 class SyncError(Exception):
@@ -114,8 +116,14 @@ def enroll():
     except ValidationError as e:
         raise SyncError(400, "invalid enrolment request", "invalid", fields=e.messages) from None
     ctx = _ctx()
+    source = "enrol:" + (request.remote_addr or "?")[:45]
+    wait = ctx.attempt_wait(source, ENROL_MAX_FAILURES)  # codes cannot be guessed by trying them all
+    if wait:
+        raise SyncError(429, f"too many wrong enrolment codes from this address; try again in {wait} seconds",
+                        "rate_limited", retry_after_s=wait)
     got = ctx.registry.enroll(body["code"], body["node_id"])
     if got is None:
+        ctx.attempt_failed(source)
         raise SyncError(403, "invalid, used or expired enrolment code", "bad_code")
     token, node = got
     return _respond(json.dumps({"token": token, "node_id": node["id"], "compound_id": node["compound_id"],

@@ -89,7 +89,8 @@ def test_csv_export_gives_coordinators_everything_and_defuses_formulas(gate, cap
     with caplog.at_level(logging.DEBUG):
         r = gate.hub.api("GET", "/export/residents.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
-    assert r.headers["Content-Disposition"] == 'attachment; filename="menwei-residents.csv"'
+    assert r.headers["Content-Disposition"] == \
+        'attachment; filename="menwei-residents.csv"; filename*=UTF-8\'\'menwei-residents.csv'
     text = r.data.decode("utf-8")
     assert text.startswith("\ufeff")  # Excel reads the Chinese as UTF-8
     rows = list(csv.DictReader(io.StringIO(text[1:])))

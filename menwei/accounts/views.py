@@ -1,6 +1,9 @@
 """Accounts: sign-in and sign-out (page and API), rate-limited logins, and the coordinator's account API."""
 import functools
 
+import secrets
+from urllib.parse import urlsplit
+
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from marshmallow import RAISE, Schema, fields, validate
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -11,11 +14,13 @@ from menwei.web.auth import (ROLES, SERVED_KEY, allow, check_compound, check_csr
                              password_version, public, served_compounds)
 from menwei.web.errors import ApiError
 from menwei.web.openapi import accepts
+from menwei.accounts import throttle
 from menwei.runtime import runtime
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 _COLS = ("id", "compound_id", "username", "display_name", "role", "password_hash", "active")
-FAILURE_WINDOW_S = 15 * 60
+#: Local state key: {session id: when it ended (ms)} of sessions signed out within SESSION_HOURS.
+ENDED_KEY = "ended_sessions"
 USERNAME = validate.Regexp(r"^[\w.-]{2,40}$", error="2–40 letters, digits, . _ or -")
 PASSWORD = validate.Length(min=8, max=200, error="at least 8 characters")
 
@@ -94,31 +99,31 @@ def create_account(username, password, role, display_name=None, compound_id=None
     return public_account({"id": account_id, **data})
 
 
-def _failures(tx, key, now):
-    return tx.rows("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?",
-                   (key, int((now - FAILURE_WINDOW_S) * 1000)))[0][0]
-
-
 def authenticate(username, password):
-    """Check a username and password, with failed attempts limited per username and per address (429)."""
+    """Check a username and password; failures back off per username and per address (429, menwei.throttle).
+
+    The address's limit spares a name that signed in from that address before: one noisy gate laptop
+    must not lock out the volunteers who work at it.
+    """
     rt = runtime()
-    now = rt.wall() / 1000
-    keys = ("user:" + (username or "").strip().lower(), "addr:" + (request.remote_addr or "?"))
-    limits = (rt.config["LOGIN_MAX_FAILURES"], rt.config["LOGIN_MAX_FAILURES"] * 4)
+    now = rt.wall()
+    name, addr = (username or "").strip().lower()[:100], (request.remote_addr or "?")[:45]
+    user_key, addr_key, pair_key = "user:" + name, "addr:" + addr, f"ok:{addr}|{name[:60]}"
+    limit = rt.config["LOGIN_MAX_FAILURES"]
     with rt.store.read() as tx:
-        for key, limit in zip(keys, limits):
-            if _failures(tx, key, now) >= limit:
-                raise ApiError(429, f"too many failed sign-ins; try again in {FAILURE_WINDOW_S // 60} minutes",
-                               code="rate_limited")
+        wait = throttle.wait_s(tx, user_key, limit, now)
+        if not throttle.known(tx, pair_key, now):
+            wait = max(wait, throttle.wait_s(tx, addr_key, limit * 4, now))
+    if wait:
+        raise ApiError(429, throttle.wait_message(wait), code="rate_limited", retry_after_s=wait)
     for acct in _by_username(username or ""):
         if acct["active"] and check_password_hash(acct["password_hash"], password or ""):
             with rt.store.write() as tx:
-                tx.execute("DELETE FROM login_failures WHERE key = ?", (keys[0],))
+                throttle.forget(tx, user_key)
+                throttle.record_known(tx, pair_key, now)
             return acct
     with rt.store.write() as tx:
-        for key in keys:
-            tx.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, int(now * 1000)))
-        tx.execute("DELETE FROM login_failures WHERE at < ?", (int((now - FAILURE_WINDOW_S) * 1000),))
+        throttle.record_failure(tx, (user_key, addr_key), now)
     raise ApiError(401, "wrong username or password", code="bad_credentials")
 
 
@@ -126,15 +131,43 @@ def start_session(acct):
     """Begin a browser session for ``acct`` (a fresh session id and CSRF token: no fixation)."""
     session.clear()
     session.permanent = True
-    session.update(uid=acct["id"], pwv=password_version(acct["password_hash"]), login_at=runtime().wall() / 1000)
+    session.update(uid=acct["id"], pwv=password_version(acct["password_hash"]), login_at=runtime().wall() / 1000,
+                   sid=secrets.token_urlsafe(16))
     return csrf_token()
+
+
+def end_session():
+    """Sign out: the session's id is remembered as ended here, so its cookie, replayed, opens nothing."""
+    sid = session.get("sid")
+    if sid:
+        rt = runtime()
+        now, keep_ms = rt.wall(), rt.config["SESSION_HOURS"] * 3_600_000
+        with rt.store.write() as tx:
+            ended = {k: v for k, v in tx.get_state(ENDED_KEY, {}).items() if v > now - keep_ms}
+            ended[sid] = now
+            tx.set_state(ENDED_KEY, ended)
+    session.clear()
+
+
+def local_path(target):
+    """``target`` if it is a path on this site, else "/": never a redirect to another host.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so "/%09/evil.example"
+    would go to //evil.example: any of them, a scheme or a host refuses the target.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F or c.isspace() for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 @bp.get("/login")
 @public
 def login_page():
     """The sign-in form."""
-    return render_template("login.html", csrf=csrf_token(), next=request.args.get("next", "/"), error=None)
+    return render_template("login.html", csrf=csrf_token(), next=local_path(request.args.get("next", "/")), error=None)
 
 
 @bp.post("/login")
@@ -142,9 +175,7 @@ def login_page():
 def login_submit():
     """Sign in from the form; back to the form with the reason on failure."""
     check_csrf()
-    target = request.form.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off this site
+    target = local_path(request.form.get("next"))  # never redirect off this site
     try:
         start_session(authenticate(request.form.get("username"), request.form.get("password")))
     except ApiError as e:
@@ -156,7 +187,7 @@ def login_submit():
 @allow(*ROLES)
 def logout_submit():
     """Sign out and go back to the form."""
-    session.clear()
+    end_session()
     return redirect(url_for("accounts.login_page"))
 
 
@@ -186,8 +217,8 @@ def api_login(body):
 @bp.post("/api/v1/auth/logout")
 @allow(*ROLES)
 def api_logout():
-    """End this session."""
-    session.clear()
+    """End this session (its cookie is refused from now on)."""
+    end_session()
     return jsonify({"signed_out": True})
 
 

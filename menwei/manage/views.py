@@ -48,7 +48,8 @@ def import_register():
         try:
             report = import_residents(rt.replica, cid, path, request.form.get("sheet") or None)
         except (ValueError, KeyError) as e:
-            raise ApiError(400, f"cannot read the register: {e}", fields={"file": str(e)}) from None
+            raise ApiError(400, f"cannot read the register {upload.filename}: {e}",
+                           fields={"file": f"{upload.filename}: {e}"}) from None
     finally:
         os.unlink(path)
     return jsonify(dataclasses.asdict(report))

@@ -8,7 +8,7 @@ import io
 import tempfile
 
 import orjson
-from flask import Blueprint, Response, render_template, request, send_file, stream_with_context
+from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from sync.sql_bulk import unindexed
 from sync.tables import DELETED
@@ -19,7 +19,7 @@ from menwei.web.errors import ApiError
 from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
-from menwei.store.spreadsheets import csv_safe, write_xlsx
+from menwei.store.spreadsheets import attachment, csv_safe, download, write_xlsx
 
 api = Blueprint("exports_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("exports", __name__, template_folder="templates")
@@ -125,7 +125,7 @@ def export_csv(name):
                 buf.truncate()
         yield buf.getvalue()
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(name, "csv")}"', "Cache-Control": "no-store"})
+        "Content-Disposition": attachment(_filename(name, "csv")), "Cache-Control": "no-store"})
 
 
 @api.get("/export/<name>.xlsx")
@@ -142,10 +142,7 @@ def export_xlsx(name):
     tmp = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     write_xlsx([(name, cols, _rows(table, cols, where, args))], tmp)
     tmp.seek(0)
-    resp = send_file(tmp, as_attachment=True, download_name=_filename(name, "xlsx"),
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return download(tmp, _filename(name, "xlsx"))
 
 
 @pages.get("/exports")

@@ -3,7 +3,7 @@ import datetime as dt
 import io
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from sync.tables import DELETED
 
@@ -15,7 +15,7 @@ from menwei.web.errors import ApiError
 from menwei.gate.queries import only_compound
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
-from menwei.store.spreadsheets import write_xlsx
+from menwei.store.spreadsheets import download, write_xlsx
 
 pages = Blueprint("reports", __name__, template_folder="templates")
 api = Blueprint("reports_api", __name__, url_prefix="/api/v1")
@@ -23,7 +23,6 @@ READERS = ("viewer",)
 LABELS = {"out": "出门 People out", "in": "进门 People in", "currently_out": "尚未返回 Out at day's end",
           "denied": "拒绝 Denied", "fevers": "发热 Fevers", "visitors": "外来人员 Non-residents",
           "open_incidents": "未结事件 Open incidents"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _daily_scope():
@@ -94,7 +93,7 @@ def daily_xlsx():
     buf = io.BytesIO()
     write_xlsx(daily_workbook(dashboard_data(scope), day.isoformat(), name), buf)
     buf.seek(0)
-    return send_file(buf, as_attachment=True, download_name=f"menwei-daily-{day.isoformat()}.xlsx", mimetype=XLSX)
+    return download(buf, f"menwei-daily-{day.isoformat()}.xlsx")
 
 
 def _audit_query():

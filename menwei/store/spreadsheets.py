@@ -4,6 +4,7 @@ import csv
 import io
 import pathlib
 import re
+from urllib.parse import quote
 
 # Header names seen in property offices' registers, per Menwei field (compared without spaces, lower case).
 HEADERS = {
@@ -34,21 +35,21 @@ def _key(text):
     return re.sub(r"[\s:：*（）()]", "", text).lower()
 
 
+#: Bounds on one register read, so that any upload within the size limit is read in seconds and bounded
+#: memory whatever it claims (a 5 kB workbook may declare a merged area of two million cells).
+MAX_ROWS = 20_000  # four times the ~4,500 residents of a large compound
+MAX_COLS = 60
+MAX_UNZIPPED = 64 * 1024 * 1024  # bytes a workbook may unpack to
+
+
 def read_rows(path, sheet=None):
-    """Return every row of the file as a list of cleaned strings (row numbers are list index + 1)."""
+    """Return every row of the file as a list of cleaned strings (row numbers are list index + 1).
+
+    Raises ValueError saying what is wrong with a file that is not a readable register.
+    """
     path = pathlib.Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-        wb = load_workbook(path, data_only=True)  # not read-only: merged header cells need their ranges
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        for rng in list(ws.merged_cells.ranges):  # give every cell of a merged range its value
-            value = ws.cell(rng.min_row, rng.min_col).value
-            ws.unmerge_cells(str(rng))
-            for row in ws.iter_rows(min_row=rng.min_row, max_row=rng.max_row, min_col=rng.min_col,
-                                    max_col=rng.max_col):
-                for cell in row:
-                    cell.value = value
-        return [[clean(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        return _read_xlsx(path, sheet)
     if path.suffix.lower() == ".csv":
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "gb18030"):
@@ -59,8 +60,83 @@ def read_rows(path, sheet=None):
                 continue
         else:
             raise ValueError("the CSV file is neither UTF-8 nor GB18030 text")
-        return [[clean(v) for v in row] for row in csv.reader(io.StringIO(text))]
+        rows = []
+        for row in csv.reader(io.StringIO(text)):
+            if len(rows) == MAX_ROWS:
+                raise ValueError(f"it has more than {MAX_ROWS:,} rows: split it into several files")
+            rows.append([clean(v) for v in row[:MAX_COLS]])
+        return rows
     raise ValueError(f"cannot read {path.suffix or 'this'} files: use .xlsx or .csv")
+
+
+def _read_xlsx(path, sheet):
+    """Rows of a workbook's sheet, streamed and bounded, each merged range's value copied into its cells."""
+    import zipfile
+    from openpyxl import load_workbook
+    try:
+        with zipfile.ZipFile(path) as z:
+            if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED:
+                raise ValueError(f"the workbook unpacks to more than {MAX_UNZIPPED >> 20} MB")
+    except zipfile.BadZipFile:
+        raise ValueError("it is not an .xlsx workbook (not a zip file): save it again as .xlsx") from None
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds for a damaged workbook: all mean the same here
+        raise ValueError(f"it is not a readable .xlsx workbook ({type(e).__name__})") from None
+    try:
+        if sheet and sheet not in wb.sheetnames:
+            raise ValueError(f"it has no sheet {sheet!r}")
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        rows = []
+        for row in ws.iter_rows(max_row=MAX_ROWS + 1, max_col=MAX_COLS, values_only=True):
+            if len(rows) == MAX_ROWS:
+                raise ValueError(f"it has more than {MAX_ROWS:,} rows: split it into several files")
+            rows.append([clean(v) for v in row])
+        merged = _merged_ranges(path, ws._worksheet_path)
+    finally:
+        wb.close()
+    budget = MAX_ROWS * MAX_COLS  # cells merged ranges may fill, all ranges together
+    for min_col, min_row, max_col, max_row in merged:
+        if min_row > len(rows) or min_col > MAX_COLS:
+            continue
+        first = rows[min_row - 1]
+        value = first[min_col - 1] if min_col <= len(first) else ""
+        for r in range(min_row, min(max_row, len(rows)) + 1):
+            row, last = rows[r - 1], min(max_col, MAX_COLS)
+            budget -= last - min_col + 1
+            if budget < 0:
+                raise ValueError("its merged cells cover more than a register can hold")
+            if len(row) < last:
+                row.extend([""] * (last - len(row)))
+            row[min_col - 1:last] = [value] * (last - min_col + 1)
+    return rows
+
+
+def _merged_ranges(path, sheet_path):
+    """The merged ranges of a sheet as (min_col, min_row, max_col, max_row), read from its XML as a stream."""
+    import zipfile
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.xml.functions import iterparse  # defused XML where defusedxml is installed
+    out = []
+    try:
+        with zipfile.ZipFile(path) as z, z.open(sheet_path) as fh:
+            sheet_data = None
+            for event, el in iterparse(fh, events=("start", "end")):
+                if event == "start":
+                    if el.tag.endswith("}sheetData"):
+                        sheet_data = el
+                elif el.tag.endswith("}row") and sheet_data is not None:
+                    sheet_data.remove(el)  # each row dropped once read: memory stays flat however long the sheet
+                elif el.tag.endswith("}mergeCell") and el.get("ref"):
+                    try:
+                        bounds = range_boundaries(el.get("ref"))
+                    except (ValueError, TypeError):
+                        continue
+                    if None not in bounds:
+                        out.append(bounds)
+    except (KeyError, zipfile.BadZipFile) as e:
+        raise ValueError(f"it is not a readable .xlsx workbook ({type(e).__name__})") from None
+    return out
 
 
 def find_header(rows, mapping=None, scan=10):
@@ -88,6 +164,28 @@ def find_header(rows, mapping=None, scan=10):
 #: from a CSV file: such cells get a leading apostrophe (OWASP's advice), shown but never evaluated.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_CHARS = 32_767  # the most one .xlsx cell holds
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(filename):
+    """A Content-Disposition value for a download (RFC 6266): a plain ASCII name, and the real one as filename*.
+
+    The name may hold what someone typed (a compound id, a date): percent-encoded, it can neither break
+    the header nor fail to encode.
+    """
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download(data, filename, mimetype=XLSX):
+    """A response sending ``data`` (a binary file object) as the download ``filename``."""
+    from flask import send_file
+    resp = send_file(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = attachment(filename)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def csv_safe(value):

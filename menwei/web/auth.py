@@ -93,7 +93,8 @@ def _session_principal():
     hours = current_app.config["SESSION_HOURS"]
     acct = load_account(uid)
     if (acct is None or not acct["active"] or session.get("pwv") != password_version(acct["password_hash"])
-            or runtime().wall() / 1000 - session.get("login_at", 0) > hours * 3600):
+            or runtime().wall() / 1000 - session.get("login_at", 0) > hours * 3600
+            or not session.get("sid") or session["sid"] in runtime().state("ended_sessions", {})):
         session.clear()
         return None
     return Principal(acct["username"], acct["role"], acct["id"], "session", acct.get("display_name"),
