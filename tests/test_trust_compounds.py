@@ -1,5 +1,5 @@
 """At the hub every read and write keeps to the compounds the signed-in account serves (issue 17, finding 3)."""
-from trust_fixtures import two  # noqa: F401  (a fixture)
+from trust_fixtures import two_fixture  # noqa: F401  (the fixture "two")
 
 from conftest import PASSWORD
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from trust_fixtures import change, push, two  # noqa: F401  (two is a fixture)
+from trust_fixtures import change, push, two_fixture  # noqa: F401  (the fixture "two")
 from conftest import PASSWORD
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")

@@ -3,7 +3,7 @@
 Accounts are made and changed only at the hub, and a row may only name rows of its own compound: on push,
 on the generic rows API and on the dedicated routes alike. A node holding a refused change parks it.
 """
-from trust_fixtures import change, push, two  # noqa: F401  (two is a fixture)
+from trust_fixtures import change, push, two_fixture  # noqa: F401  (the fixture "two")
 from sync.replica import Replica as CoreReplica
 
 from conftest import PASSWORD

@@ -9,8 +9,8 @@ from node import create_app as create_node
 from node.cli import enroll_node
 
 
-@pytest.fixture
-def two(cluster, tmp_path):
+@pytest.fixture(name="two")
+def two_fixture(cluster, tmp_path):
     """Compound A (east-gate, building-20) and B (north-gate), each with a building, a household and residents."""
     hub = cluster.hub
     cluster.b_id = hub.api("POST", "/rows/compounds", json={"name": "江北花园", "city": "新余市"}).get_json()["id"]

@@ -17,6 +17,7 @@ from menwei.web.errors import SANE_DATE, ApiError
 from menwei.gate.queries import only_compound
 from menwei.times import iso
 from menwei.runtime import runtime
+from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
@@ -758,24 +759,17 @@ def ledger_view():
 @pages.get("/basket/ledger.xlsx")
 @allow("volunteer", "viewer")
 def ledger_xlsx():
-    """The ledger as a spreadsheet: households, volunteers."""
-    from openpyxl import Workbook
+    """The ledger as a spreadsheet: households, volunteers (a name typed as =… stays text)."""
     led = compute_ledger()
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "住户 households"
-    ws.append(["房号 room", "应付 owes (元)"])
-    for h in led["households"]:
-        ws.append([h["room"], h["owes"]])
-    ws2 = wb.create_sheet("志愿者 volunteers")
-    ws2.append(["志愿者 volunteer", "垫付 advanced", "已还 repaid", "未还 outstanding", "小票 receipts", "未分摊 unallocated"])
-    for v in led["volunteers"]:
-        ws2.append([v["name"], v["advanced"], v["repaid"], v["outstanding"], v["receipts"], v["unallocated"]])
     buf = io.BytesIO()
-    wb.save(buf)
+    write_xlsx([
+        ("住户 households", ["房号 room", "应付 owes (元)"], ([h["room"], h["owes"]] for h in led["households"])),
+        ("志愿者 volunteers", ["志愿者 volunteer", "垫付 advanced", "已还 repaid", "未还 outstanding", "小票 receipts",
+                            "未分摊 unallocated"],
+         ([v["name"], v["advanced"], v["repaid"], v["outstanding"], v["receipts"], v["unallocated"]]
+          for v in led["volunteers"]))], buf)
     buf.seek(0)
-    return send_file(buf, as_attachment=True, download_name="basket-ledger.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return download(buf, "basket-ledger.xlsx")
 
 
 @pages.get("/basket")

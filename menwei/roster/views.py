@@ -1,9 +1,8 @@
 """Duty rosters over HTTP: fill from a template, coverage, who is on duty, check-in/out, handovers, exports."""
 import datetime as dt
 import io
-import re
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from sync.ids import new_id
@@ -15,6 +14,7 @@ from menwei.gate.queries import only_compound
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
+from menwei.store.spreadsheets import download, write_xlsx
 from menwei.web.auth import allow
 from menwei.web.openapi import accepts
 
@@ -308,31 +308,23 @@ def roster_print():
 @pages.get("/roster/export.xlsx")
 @allow("operator", "volunteer", "viewer")
 def roster_xlsx():
-    """The week's roster as a spreadsheet, one sheet per post."""
-    from openpyxl import Workbook
+    """The week's roster as a spreadsheet, one sheet per post (a name typed as =… stays text)."""
     start, end, posts = week(request.args.get("post_id"), 7)
     tz = _tz()
     if request.args.get("post_id") and not posts:
         raise ApiError(404, "no such post", fields={"post_id": "unknown post"})
-    wb = Workbook()
-    if posts:
-        wb.remove(wb.active)
-    else:
-        wb.active.append(["没有岗位 no posts yet"])
-    for p in posts:  # Excel forbids []:*?/\ in sheet names, and two sheets of one name
-        name = re.sub(r"[\[\]:*?/\\]", "_", p["post"]["name"])[:28] or "post"
-        ws = wb.create_sheet(name if name not in wb.sheetnames else f"{name} {len(wb.sheetnames) + 1}")
-        ws.append(["开始 start", "结束 end", "值班人员 volunteer", "签到 checked in", "签退 checked out"])
+
+    def rows(p):
         for s in p["shifts"]:
-            ws.append([local_text(s["starts_at"], tz, "%Y-%m-%d %H:%M"), local_text(s["ends_at"], tz, "%Y-%m-%d %H:%M"),
-                       s["volunteer"] or "", local_text(s["checked_in_at"], tz), local_text(s["checked_out_at"], tz)])
+            yield [local_text(s["starts_at"], tz, "%Y-%m-%d %H:%M"), local_text(s["ends_at"], tz, "%Y-%m-%d %H:%M"),
+                   s["volunteer"] or "", local_text(s["checked_in_at"], tz), local_text(s["checked_out_at"], tz)]
         for g in p["gaps"]:
-            ws.append([local_text(g["from"], tz, "%Y-%m-%d %H:%M"), local_text(g["to"], tz, "%Y-%m-%d %H:%M"),
-                       "无人值守 GAP"])
+            yield [local_text(g["from"], tz, "%Y-%m-%d %H:%M"), local_text(g["to"], tz, "%Y-%m-%d %H:%M"), "无人值守 GAP"]
+    header = ["开始 start", "结束 end", "值班人员 volunteer", "签到 checked in", "签退 checked out"]
+    sheets = [(p["post"]["name"] or "post", header, rows(p)) for p in posts] or \
+        [("roster", None, [["没有岗位 no posts yet"]])]
     buf = io.BytesIO()
-    wb.save(buf)
+    write_xlsx(sheets, buf)
     buf.seek(0)
-    name = f"roster-{dt.date.fromisoformat(local_text(start, tz, '%Y-%m-%d'))}.xlsx"
-    return send_file(buf, as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return download(buf, f"roster-{dt.date.fromisoformat(local_text(start, tz, '%Y-%m-%d'))}.xlsx")
 

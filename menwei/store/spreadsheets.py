@@ -215,11 +215,16 @@ def xlsx_cell(ws, value, bold=False):
 
 
 def write_xlsx(sheets, out):
-    """Write [(title, header, rows)] as one .xlsx workbook to the binary file ``out`` (rows may be a generator)."""
+    """Write [(title, header, rows)] as one .xlsx workbook to the binary file ``out`` (rows may be a generator).
+
+    Every .xlsx Menwei writes goes through here: no text cell is ever stored as a formula.
+    """
     from openpyxl import Workbook
     wb = Workbook(write_only=True)
     for title, header, rows in sheets:
-        ws = wb.create_sheet(title[:31])  # Excel's limit on sheet names
+        # Excel forbids []:*?/\ in sheet names, and two sheets of one name; 31 characters at most
+        name = re.sub(r"[\[\]:*?/\\]", "_", title)[:28] or "sheet"
+        ws = wb.create_sheet(name if name not in wb.sheetnames else f"{name} {len(wb.sheetnames) + 1}")
         if header:
             ws.append([xlsx_cell(ws, h, bold=True) for h in header])
         for row in rows:
