@@ -15,6 +15,10 @@ MAX_INT = 2 ** 63 - 1
 #: A clock reading or a count a node reports: well past any real date, far below 64-bit overflow in sums.
 MAX_MS = 2 ** 53
 SMALL = validate.Range(0, MAX_MS)
+#: A node's clock reading: from 1970 (a laptop whose clock battery died still syncs, with the skew alarm)
+#: up to the last year a stored date may have; past it the skew sums mean nothing (2 ** 53 was accepted).
+CLOCK_MAX_MS = 7_258_118_400_000  # 2200-01-01T00:00:00Z
+CLOCK = validate.Range(0, CLOCK_MAX_MS - 1, error="must be a clock reading in ms between 1970 and 2199")
 SCHEMA = validate.Range(0, 2 ** 31 - 1)  # the hub keeps it in a 32-bit column
 #: ``pending`` is the sender's estimate of its queue; older nodes may send a small negative one.
 PENDING = validate.Range(-MAX_MS, MAX_MS)
@@ -118,7 +122,7 @@ def push_request_schema(catalog, max_changes):
 
         node_id = fields.String(required=True, validate=validate.Length(1, MAX_ID))
         schema_version = fields.Integer(required=True, strict=True, validate=SCHEMA)
-        clock_ms = fields.Integer(required=True, strict=True, validate=SMALL)
+        clock_ms = fields.Integer(required=True, strict=True, validate=CLOCK)
         pending = fields.Integer(load_default=None, strict=True, validate=PENDING)
         changes = ChangeList(catalog, max_changes, with_origin=False, required=True)
 
@@ -182,7 +186,7 @@ class PullQuery(Schema):
 
     cursor = fields.Integer(load_default=0, validate=validate.Range(0, MAX_INT))
     limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20_000))
-    clock_ms = fields.Integer(load_default=None, validate=SMALL)
+    clock_ms = fields.Integer(load_default=None, validate=CLOCK)
     schema_version = fields.Integer(required=True, validate=SCHEMA)
     pending = fields.Integer(load_default=None, validate=PENDING)
 
@@ -291,5 +295,5 @@ class SnapshotQuery(Schema):
     after = fields.String(load_default=None, validate=validate.Length(1, MAX_ID))
     limit = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=20_000))
     schema_version = fields.Integer(required=True, validate=SCHEMA)
-    clock_ms = fields.Integer(load_default=None, validate=SMALL)
+    clock_ms = fields.Integer(load_default=None, validate=CLOCK)
     pending = fields.Integer(load_default=None, validate=PENDING)

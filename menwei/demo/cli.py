@@ -8,6 +8,8 @@ import time
 import click
 import requests
 
+from menwei.store.file_modes import private_file, write_private
+
 NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋 Building 20 door"))
 #: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment).
 ACCOUNTS = (("coordinator", "coordinator", "协调员 Coordinator"), ("gate", "operator", "门岗 Gate operator"),
@@ -54,8 +56,8 @@ def prepare(data_dir, base_port):
         _demo_rules(rt, compound_id)
         _demo_volunteers(rt, compound_id)
         if not os.path.exists(token_file):
-            with open(token_file, "w") as fh:
-                fh.write(new_admin_token())
+            write_private(token_file, new_admin_token())
+        private_file(token_file)
         for node_id, label in NODES:
             node = rt.registry.get(node_id)
             if node is None or not _node_enrolled(data_dir, node_id):

@@ -11,6 +11,8 @@ import time
 
 from sqlalchemy.engine import make_url
 
+from menwei.store.file_modes import private_file, secure_database
+
 
 class BackupError(Exception):
     """A backup or restore could not be done; the message says why."""
@@ -79,6 +81,7 @@ def backup(db_path, to_path):
     finally:
         dst.close()
         src.close()
+    private_file(part)  # a copy of the database holds what it holds: the same secrets
     os.replace(part, to_path)
     return describe(to_path)
 
@@ -109,4 +112,5 @@ def restore(from_path, db_path, force=False):
     finally:
         dst.close()
         src.close()
+    secure_database(db_path)  # a restored database is as private as the one it replaces
     return info, kept

@@ -1,5 +1,6 @@
 """The part of the app factory a hub and a node share: config, database, replica, errors, API."""
 import logging
+import os
 import secrets
 
 from flask import Blueprint, Flask, current_app
@@ -52,6 +53,7 @@ def build_app(import_name, role, features=(), test_config=None, instance_path=No
     load_config(app, role, test_config)
     app.json.ensure_ascii = False  # Chinese names stay readable in API answers
     db.init_app(app)
+    _secure_files(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_KB"],
                          app.config["SQLITE_WAL_AUTOCHECKPOINT"])
@@ -98,6 +100,23 @@ def prepare_schema(app, engine):
     before = migrate.prepare(engine, db.metadata, app.config["ROLE"], app.config["AUTO_UPGRADE"], backup_first)
     if before not in (None, migrate.head()):
         log.info("database upgraded from revision %s to %s", before, migrate.head())
+
+
+def _secure_files(app):
+    """Keep an SQLite database private (0600, its directory 0700), however it was created or restored."""
+    from menwei.store.backup import BackupError, sqlite_path
+    from menwei.store.file_modes import private_dir, secure_database
+    try:
+        path = sqlite_path(app.config["DATABASE_URL"])
+    except BackupError:  # PostgreSQL: its server keeps the files
+        path = None
+    if os.path.isdir(app.instance_path):
+        private_dir(app.instance_path)
+    if path is not None:
+        private_dir(os.path.dirname(path))
+        if not os.path.exists(path):  # SQLite gives a new file the process's umask: make it private now
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        secure_database(path)
 
 
 def _secret_key(rt):
