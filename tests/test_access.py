@@ -22,6 +22,7 @@ EXPECTED = {
     "assets.static": PUBLIC, "basket_assets.static": PUBLIC, "gate_assets.static": PUBLIC, "manage_assets.static": PUBLIC,
     "reconcile_assets.static": PUBLIC, "reports_assets.static": PUBLIC, "roster_assets.static": PUBLIC, "static": PUBLIC,
     "openapi.openapi_json": PUBLIC,
+    "accounts_assets.static": PUBLIC,  # the login page's style
     "desk.desk_page": {C, O},
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
     "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W}, "desk_api.register_person": {C, O},

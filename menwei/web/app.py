@@ -13,12 +13,13 @@ from menwei.web.auth import csrf_token, current_principal, enforce
 from menwei.config import load_config
 from menwei.store.db import db
 from menwei.web.errors import ApiError, StrictJSONProvider, check_json_body, register_error_handlers
+from menwei.web.headers import add_security_headers
 from menwei.runtime import Runtime
 from menwei.times import local_text
 
 
 #: Feature packages whose own static files are served under /assets/<package>/ (templates sit beside their views).
-ASSET_PACKAGES = ("basket", "gate", "manage", "reconcile", "reports", "roster")
+ASSET_PACKAGES = ("accounts", "basket", "gate", "manage", "reconcile", "reports", "roster")
 
 
 def shared_blueprints():
@@ -71,6 +72,7 @@ def build_app(import_name, role, features=(), test_config=None, instance_path=No
     app.before_request(check_json_body)  # after the access check: strangers' bodies are not even parsed
     app.context_processor(_page_context)
     app.add_template_filter(_local_time, "local_time")
+    app.after_request(add_security_headers)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app
 

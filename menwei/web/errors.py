@@ -15,7 +15,8 @@ SANE_DATE = validate.Range(dt.date(YEARS[0], 1, 1), dt.date(YEARS[1], 12, 31),
                            error=f"year must be between {YEARS[0]} and {YEARS[1]}")
 
 _PAGE = """<!doctype html><html lang="zh"><meta charset="utf-8"><title>{{ status }}</title>
-<body style="font-family:sans-serif;margin:3em"><h1>{{ status }}</h1><p>{{ message }}</p>
+<link rel="stylesheet" href="/assets/error.css">
+<body><h1>{{ status }}</h1><p>{{ message }}</p>
 <p><a href="/">返回首页 / Home</a></p></body></html>"""
 
 
