@@ -28,7 +28,8 @@ def record_failure(tx, keys, now_ms):
     """Count one failed attempt against each of ``keys``, and forget failures older than the window."""
     for key in keys:
         tx.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now_ms))
-    tx.execute("DELETE FROM login_failures WHERE at < ? AND key NOT LIKE 'ok:%'", (now_ms - WINDOW_S * 1000,))
+    # the pattern as a parameter: a literal % would be a placeholder to PostgreSQL's driver
+    tx.execute("DELETE FROM login_failures WHERE at < ? AND key NOT LIKE ?", (now_ms - WINDOW_S * 1000, "ok:%"))
     tx.execute("DELETE FROM login_failures WHERE at < ?", (now_ms - KNOWN_DAYS * 86_400_000,))
 
 
