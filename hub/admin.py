@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from menwei.web.errors import ApiError
 from menwei.runtime import runtime
-from menwei.web.auth import allow
+from menwei.web.auth import allow, check_compound, served_nodes
 from menwei.web.openapi import accepts
 
 bp = Blueprint("hub_admin", __name__, url_prefix="/api/v1")
@@ -37,7 +37,7 @@ class AddNode(Schema):
 @allow("viewer")
 def list_nodes():
     """List registered nodes with their sync health."""
-    return jsonify({"nodes": runtime().registry.all()})
+    return jsonify({"nodes": served_nodes(runtime().registry.all())})
 
 
 @bp.post("/nodes")
@@ -46,6 +46,10 @@ def list_nodes():
 def add_node(body):
     """Register a node for a compound and return its one-time enrolment code."""
     rt = runtime()
+    check_compound(body["compound_id"])
+    old = rt.registry.get(body["id"])
+    if old is not None and old["compound_id"]:  # registering again voids its token: only for whoever serves it
+        check_compound(old["compound_id"], "id")
     with rt.store.read() as tx:
         if not tx.rows("SELECT id FROM compounds WHERE id = ? AND _deleted = ?", (body["compound_id"], False)):
             raise ApiError(400, f"no compound {body['compound_id']}", fields={"compound_id": "unknown compound"})
@@ -57,6 +61,9 @@ def add_node(body):
 @allow()
 def revoke_node(node_id):
     """Revoke a node's token: it can no longer push or pull."""
+    node = runtime().registry.get(node_id)
+    if node is None or not served_nodes([node]):
+        raise ApiError(404, f"no node {node_id}")
     if not runtime().registry.revoke(node_id):
         raise ApiError(404, f"no node {node_id}")
     return jsonify({"id": node_id, "revoked": True})

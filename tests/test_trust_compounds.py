@@ -75,3 +75,31 @@ def test_the_hub_desk_shows_an_account_only_the_households_it_serves(two):
     assert client.get(f"/api/v1/gate/households/{two.households['A']}").status_code == 200
     found = client.get("/api/v1/gate/search?q=1-101").get_json()["results"]
     assert {r["household_id"] for r in found} == {two.households["A"]}
+
+
+def test_the_audit_trail_and_the_node_register_show_an_account_only_its_compounds(two):
+    hub = two.hub
+    viewer, _, _ = _session(hub, "view-a", "viewer", two.compound_id)
+    rows = {e["row_id"] for e in viewer.get("/api/v1/audit?table=residents").get_json()["entries"]}
+    assert two.residents["A"] in rows and two.residents["B"] not in rows
+    nodes = {n["id"] for n in viewer.get("/api/v1/nodes").get_json()["nodes"]}
+    assert nodes == {"east-gate", "building-20"}
+    assert viewer.get("/api/v1/reconcile/nodes/north-gate").status_code == 404
+    coord, coord_h, _ = _session(hub, "co-a", "coordinator", two.compound_id)
+    assert coord.post("/api/v1/nodes/north-gate/revoke", headers=coord_h).status_code == 404
+    r = coord.post("/api/v1/nodes", headers=coord_h, json={"id": "north-gate", "compound_id": two.compound_id})
+    assert r.status_code == 403  # registering it again would void B's token
+    two.north.sync()  # north-gate's token still works
+
+
+def test_the_roster_and_the_pass_sheet_at_the_hub_show_an_account_only_its_compound(two):
+    hub = two.hub
+    for cid, name in ((two.compound_id, "东门"), (two.b_id, "北门")):
+        hub.api("POST", "/rows/posts", json={"compound_id": cid, "name": name, "kind": "gate"})
+    code_b = hub.api("POST", "/gate/passes", json={"kind": "outing", "household_id": two.households["B"]}).get_json()
+    viewer, _, _ = _session(hub, "view-a", "viewer", two.compound_id)
+    posts = {p["post"]["name"] for p in viewer.get("/api/v1/roster/coverage").get_json()["posts"]}
+    assert posts == {"东门"}
+    coord, _, _ = _session(hub, "co-a", "coordinator", two.compound_id)
+    sheet = coord.get(f"/passes/print?id={code_b['id']}").get_data(as_text=True)
+    assert code_b["code"] not in sheet

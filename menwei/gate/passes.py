@@ -13,7 +13,7 @@ from menwei.gate.queries import QR_PREFIX, only_compound
 from menwei.gate.labels import room_order
 from menwei.times import iso, local_text, parse
 from menwei.runtime import runtime
-from menwei.web.auth import allow
+from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
 
 api = Blueprint("passes_api", __name__, url_prefix="/api/v1/gate/passes")
@@ -186,10 +186,11 @@ def print_sheet():
         where, params = (["p.household_id IN (SELECT id FROM households WHERE building_id = ?)"], [building_id]) \
             if building_id else ([f"p.id IN ({','.join('?' * len(ids))})"], list(ids))
         cols = ", ".join(f"p.{c}" for c in PASS_COLS)
+        served, served_params = served_clause("p.compound_id")  # at the hub: the compounds the caller serves
         rows = tx.rows(f"SELECT {cols}, h.label, c.name FROM passes p LEFT JOIN households h ON h.id = p.household_id "
                        f"LEFT JOIN compounds c ON c.id = p.compound_id "
-                       f"WHERE {' AND '.join(where)} AND p.{DELETED} = ? AND (p.revoked IS NULL OR p.revoked = ?)",
-                       [*params, False, False])
+                       f"WHERE {' AND '.join(where)} AND p.{DELETED} = ? AND (p.revoked IS NULL OR p.revoked = ?)"
+                       f"{served}", [*params, False, False, *served_params])
     tz = current_app.config["TIMEZONE"]
     cards = []
     for r in rows:

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sync.ids import new_id
 
 from menwei.web.rows import load_conflicts
-from menwei.web.auth import actor_name, allow
+from menwei.web.auth import actor_name, allow, served_nodes
 from menwei.web.errors import ApiError
 from menwei.gate.queries import only_compound
 from menwei.times import iso
@@ -108,7 +108,7 @@ def node_summaries():
     since, until, now = period()
     found = {}  # violations per compound, found once for all its nodes
     return jsonify({"nodes": [_report(n, since, until, now, detail=False, found=found)
-                              for n in runtime().registry.all()],
+                              for n in served_nodes(runtime().registry.all())],
                     "from": iso(since), "to": iso(until)})
 
 
@@ -119,7 +119,7 @@ def node_report(node_id):
     """The outage report of one node: offline from … to …, events captured, what arrived late, conflicts, violations."""
     since, until, now = period()
     node = runtime().registry.get(node_id)
-    if node is None:
+    if node is None or not served_nodes([node]):
         raise ApiError(404, f"no node {node_id}")
     return jsonify({**_report(node, since, until, now, detail=True), "from": iso(since), "to": iso(until)})
 
@@ -155,4 +155,4 @@ def _report(node, since, until, now, detail, found=None):
 def reconcile_page():
     """The coordinator's reconciliation page: nodes and their outages, conflicts side by side, violations."""
     rt = runtime()
-    return render_template("reconcile.html", nodes=rt.registry.all(), kinds=KINDS)
+    return render_template("reconcile.html", nodes=served_nodes(rt.registry.all()), kinds=KINDS)

@@ -68,14 +68,16 @@ def shown_fields(table, data):
 
 
 def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, until_ms=None, before=None,
-            after=None, limit=50):
+            after=None, limit=50, scopes=None):
     """Changes as stored here: (entries, cursor for the next page or None).
 
     Newest log position first, paged backwards with ``before``; or, given ``after``, oldest first from
     that position on (to follow the trail as it grows). Each source (the log, each append-only table) is
     read through its primary key up to ``limit + 1`` rows and the streams are merged; the stamp bounds
-    filter within them.
+    filter within them. ``scopes`` (compound ids) keeps to changes of rows of those compounds.
     """
+    within = "" if scopes is None else f" IN ({', '.join('?' * len(scopes))})"
+    scopes = sorted(scopes or ())
     order = "ASC" if after is not None else "DESC"
     hlc_lo = None if since_ms is None else since_ms << 16
     hlc_hi = None if until_ms is None else (until_ms + 1) << 16
@@ -88,6 +90,9 @@ def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, un
             if val is not None:
                 where.append(cond)
                 args.append(val)
+        if within:
+            where.append("scope" + within)
+            args += scopes
         for seq, org, oseq, hlc, tbl, rid, data in tx.rows(
                 f"SELECT seq, origin, oseq, hlc, tbl, row_id, data FROM sync_log WHERE {' AND '.join(where)} "
                 f"ORDER BY seq {order} LIMIT ?", [*args, limit + 1]):
@@ -101,6 +106,9 @@ def entries(tx, catalog, table=None, row_id=None, origin=None, since_ms=None, un
             if val is not None:
                 where.append(cond)
                 args.append(val)
+        if within:
+            where.append(t.scope + within)
+            args += scopes
         names = t.field_names
         for r in tx.rows(f"SELECT _seq, _origin, _oseq, _hlc, id, {', '.join(names)} FROM {t.name} "
                          f"WHERE {' AND '.join(where)} ORDER BY _seq {order} LIMIT ?", [*args, limit + 1]):

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from sync.tables import DELETED
 
 from menwei.reports.audit import entries
-from menwei.web.auth import allow
+from menwei.web.auth import allow, served_compounds
 from menwei.reports.dashboard import COUNTERS, Scope
 from menwei.reports.dashboard_views import REASONS, STATUSES, chart_set, dashboard_data
 from menwei.web.errors import ApiError
@@ -132,7 +132,7 @@ def audit_page_data():
     # One snapshot for the log and every append-only table (PostgreSQL's default gives each query its
     # own): else a change committed between two of them is missing from the page and behind its cursor.
     with rt.store.read(snapshot=True) as tx:
-        found, cursor = entries(tx, rt.catalog, **q)
+        found, cursor = entries(tx, rt.catalog, **q, scopes=served_compounds())
     key = "next_after" if q["after"] is not None else "next_before"
     return {"entries": found, "count": len(found), key: cursor, "replica_id": rt.replica.id}
 

@@ -15,7 +15,7 @@ from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
 from menwei.store.spreadsheets import download, write_xlsx
-from menwei.web.auth import allow
+from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
 
 api = Blueprint("roster_api", __name__, url_prefix="/api/v1/roster")
@@ -76,7 +76,8 @@ def _tz():
 
 
 def _posts(tx, post_id=None):
-    where, params = f"{DELETED} = ?", [False]
+    served, served_params = served_clause("compound_id")  # at the hub: the compounds the caller serves
+    where, params = f"{DELETED} = ?" + served, [False, *served_params]
     if post_id:
         where += " AND id = ?"
         params.append(post_id)

@@ -123,6 +123,12 @@ def served_compounds():
     return who.compounds
 
 
+def served_nodes(nodes):
+    """The registered nodes (dicts with compound_id) of the compounds the caller serves."""
+    served = served_compounds()
+    return list(nodes) if served is None else [n for n in nodes if n["compound_id"] in served]
+
+
 def served_clause(column):
     """(" AND column IN (…)", parameters) keeping a query to the compounds the caller serves; ("", []) for all."""
     served = served_compounds()

@@ -14,7 +14,8 @@ from menwei.times import iso
 from menwei.web.periods import PERIOD_QUERY, bounds
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.web.auth import ROLES, actor_name, allow, require_table_read, require_table_write, served_compounds
+from menwei.web.auth import (ROLES, actor_name, allow, require_table_read, require_table_write, served_compounds,
+                             served_nodes)
 from menwei.web.openapi import accepts, json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -305,6 +306,13 @@ def load_conflicts(tx, status=None, origin=None, since_ms=None, until_ms=None):
         sql += " AND (winner_hlc < ? OR loser_hlc < ?)"
         args += [(until_ms + 1) << 16] * 2
     found = [_conflict_dict(r) for r in tx.rows(sql + " ORDER BY id", args)]
+    served = served_compounds()
+    if served is not None:  # at the hub: the conflicts of rows of the compounds the caller serves
+        compound_of = {}
+        for c in found:
+            compound_of.setdefault(c["table"], set()).add(c["row_id"])
+        compound_of = {t: tx.scopes_of(t, ids) for t, ids in compound_of.items()}
+        found = [c for c in found if compound_of[c["table"]].get(c["row_id"]) in served]
     for c in found:
         c["row_label"] = _row_label(tx, c["table"], c["row_id"])
         if c["status"] == "open" and _superseded(tx, c):
@@ -384,7 +392,7 @@ def sync_status():
     out = {"role": rt.role, "schema_version": rt.catalog.schema_version, "enrolled": rt.enrolled}
     if rt.role == "hub":
         out["replica_id"] = rt.replica.id
-        out["nodes"] = rt.registry.all()
+        out["nodes"] = served_nodes(rt.registry.all())
         return jsonify(out)
     if rt.enrolled:
         rep = rt.replica
