@@ -24,15 +24,19 @@ def foreign_reference_message(field):
 class CompoundsOfRows:
     """The compound of every row a batch of writes refers to: read once, then kept up as the batch makes rows."""
 
-    def __init__(self, catalog, tx, items):
-        """``items``: (table, data) of every write of the batch, to read the rows their references name."""
+    def __init__(self, catalog, tx, items, other_than=None):
+        """``items``: (table, data) of every write of the batch, to read the rows their references name.
+
+        ``other_than``: every row of the batch belongs to that compound (a node's push), so only rows of
+        other compounds need reading (normally none: a quick answer).
+        """
         wanted = {}
         for table, data in items:
             for f in table.references:
                 v = data.get(f.name)
                 if v is not None:
                     wanted.setdefault(f.refs, set()).add(v)
-        self.known = {t: tx.scopes_of(t, ids) for t, ids in wanted.items()}
+        self.known = {t: tx.scopes_of(t, ids, other_than) for t, ids in wanted.items()}
         self.catalog = catalog
 
     def problems(self, table, data, row_scope):

@@ -304,7 +304,7 @@ class Replica:
         A later change of a row whose creation was refused goes with it (alone it would make half a row).
         """
         tables, none = self.catalog.tables, {}
-        compounds = CompoundsOfRows(self.catalog, tx, [(tables[ch["table"]], ch["data"]) for ch in changes])
+        compounds = CompoundsOfRows(self.catalog, tx, [(tables[ch["table"]], ch["data"]) for ch in changes], scope)
         keep, refused, dropped = [], [], {}
         for ch in changes:
             table, key = tables[ch["table"]], (ch["table"], ch["id"])

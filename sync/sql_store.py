@@ -277,11 +277,17 @@ class Txn(SnapshotTxn):
         return {r[0] for r in rows_where_in(self, "SELECT row_id FROM sync_graveyard WHERE tbl = ? AND {in}", "row_id",
                                             ids, (tname,))}
 
-    def scopes_of(self, tname, ids):
-        """Return {id: compound id} of the rows of ``ids`` stored in a table (deleted ones included)."""
+    def scopes_of(self, tname, ids, other_than=None):
+        """Return {id: compound id} of the rows of ``ids`` stored in a table (deleted ones included).
+
+        ``other_than`` (a compound id) leaves out the rows of that compound: a push asks only for strangers.
+        """
         scope = self.catalog[tname].scope
         col = "id" if scope == "id" else scope
-        return dict(rows_where_in(self, f"SELECT id, {col} FROM {tname} WHERE {{in}}", "id", ids))
+        if other_than is None:
+            return dict(rows_where_in(self, f"SELECT id, {col} FROM {tname} WHERE {{in}}", "id", ids))
+        return dict(rows_where_in(self, f"SELECT id, {col} FROM {tname} WHERE {col} <> ? AND {{in}}", "id", ids,
+                                  (other_than,)))
 
     def existing_ids(self, tname, ids):
         """Return the subset of ``ids`` already stored in a table."""
