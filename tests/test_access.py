@@ -23,7 +23,7 @@ EXPECTED = {
     "reconcile_assets.static": PUBLIC, "reports_assets.static": PUBLIC, "roster_assets.static": PUBLIC, "static": PUBLIC,
     "openapi.openapi_json": PUBLIC,
     "accounts_assets.static": PUBLIC,  # the login page's style
-    "desk.desk_page": {C, O},
+    "desk.desk_page": EVERYONE,  # a volunteer is sent on to the basket, a viewer to the dashboard
     "desk_api.alerts": {C, O, W}, "desk_api.desk_search": {C, O, W}, "desk_api.household_card": {C, O, W},
     "desk_api.incidents": {C, O, W}, "desk_api.recent_events": {C, O, W}, "desk_api.register_person": {C, O},
     "gate.check": {C, O}, "gate_rules.rules_in_force": EVERYONE, "gate_rules.preview_rule": {C},

@@ -182,6 +182,7 @@ def test_browser_whole_chain_paste_review_list_buy_pack_deliver(gate, browser):
         page.locator("#shopping input[data-item=白菜]").check()
         expect(page.locator("#shopping label.done")).to_have_count(1)
         page.click("nav button[data-tab=buy]")
+        page.select_option("#payer", label="张青青")  # who paid is chosen, never assumed
         first = page.locator("#buyorders .order").filter(has_text="20-1702")
         first.locator(".price").nth(0).fill("6")
         first.locator(".price").nth(1).fill("12.5")

@@ -59,3 +59,25 @@ def test_a_fever_alert_names_the_person_the_temperature_and_the_room(gate):
     gate.check(resident_id=gate.li, direction="in", temperature=38.4)
     [alert] = gate.east.api("GET", "/gate/alerts").get_json()["alerts"]
     assert (alert["person_name"], alert["temperature"], alert["room"], alert["gate"]) == ("李四", 38.4, "20-1702", "east-gate")
+
+
+@pytest.mark.parametrize("role, lands", [("volunteer", "/basket"), ("viewer", "/dashboard"), ("operator", "/")])
+def test_signing_in_at_a_node_lands_each_role_on_its_own_page(gate, role, lands):
+    """A volunteer or viewer who signs in at a gate laptop is not left on a refusal of the desk."""
+    from conftest import PASSWORD
+    east = gate.east
+    username = f"{role}-landing"
+    assert gate.hub.api("POST", "/accounts", json={"username": username, "password": PASSWORD, "role": role}).status_code == 201
+    gate.sync()
+    browser = east.app.test_client()
+    r = browser.post("/login", data={"username": username, "password": PASSWORD, "next": "/",
+                                     "csrf_token": _login_csrf(browser)})
+    assert r.status_code in (302, 303)
+    r = browser.get(r.headers["Location"], follow_redirects=True)
+    assert r.status_code == 200 and r.request.path == lands
+
+
+def _login_csrf(browser):
+    import re
+    page = browser.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

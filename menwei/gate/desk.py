@@ -1,6 +1,6 @@
 """The gate desk: the page a volunteer works at, and the small JSON views it calls."""
 import orjson
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from sync.ids import new_id
@@ -14,7 +14,7 @@ from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.web.auth import allow, served_clause, served_compounds, signed_in_name
+from menwei.web.auth import allow, current_principal, served_clause, served_compounds, signed_in_name
 from menwei.web.openapi import accepts
 
 bp = Blueprint("desk", __name__, template_folder="templates")
@@ -34,9 +34,15 @@ EVENT_COLS = ("id", "at", "direction", "decision", "purpose", "person_name", "te
 
 
 @bp.get("/")
-@allow("operator")
+@allow("operator", "volunteer", "viewer")
 def desk_page():
-    """The gate desk (Chinese by default, English switchable); every asset is served from here."""
+    """The gate desk (Chinese by default, English switchable); a volunteer or viewer signing in here lands on
+    their own page (the basket, the dashboard) rather than a refusal."""
+    who = current_principal()
+    if who.role == "volunteer":
+        return redirect(url_for("basket_pages.basket_page"))
+    if who.role == "viewer":
+        return redirect(url_for("dashboard.dashboard_page"))
     rt = runtime()
     return render_template("desk.html", node_id=rt.replica.id if rt.enrolled else None, role=rt.role,
                            tz=current_app.config["TIMEZONE"])

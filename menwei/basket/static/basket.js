@@ -10,8 +10,10 @@ Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 
 const api = async (path, opts) => {
   try {
     return await window.Menwei.api("/api/v1/basket" + path, Object.assign({headers: {"Content-Type": "application/json"}}, opts));
-  } catch (e) { say(e.message, true); throw e; }
+  } catch (e) { say(e.message, true); e.shown = true; throw e; }
 };
+// A refusal already said on the page stops the action that met it; it is no page error.
+window.addEventListener("unhandledrejection", (ev) => { if (ev.reason && ev.reason.shown) ev.preventDefault(); });
 const post = (path, body) => api(path, {method: "POST", body: JSON.stringify(body || {})});
 const STATUS = {requested: "已登记 requested", bought: "已买 bought", partly_bought: "部分买到 partly bought",
   packed: "已分装 packed", at_building: "已到楼下 at the building", delivered: "已送到门口 delivered",
@@ -22,7 +24,9 @@ async function loadVolunteers(selected) {
   const {volunteers} = await api("/volunteers");
   for (const sel of document.querySelectorAll("select.volunteers")) {
     const keep = selected || sel.value;
-    sel.replaceChildren(...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
+    const none = document.createElement("option");
+    none.value = ""; none.textContent = "— 选择 choose —";  // nobody is chosen for the volunteer by default
+    sel.replaceChildren(none, ...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
     if (keep) sel.value = keep;
   }
   if (!volunteers.length) say("还没有付款志愿者：请先在“结账”页添加 no volunteer to pay yet: add one on the buy tab", true);
@@ -40,7 +44,8 @@ const day = () => $("#day").value;
 const amount = (a) => a.map(([q, u]) => (u === "元" ? "¥" + q : (q === null ? "" : q) + u)).join(" + ");
 const itemText = (i) => esc(i.item) + (i.quantity === null || i.quantity === undefined ? "" :
   " " + (i.unit === "元" ? "¥" + i.quantity : i.quantity + esc(i.unit || ""))) + (i.note ? `（${esc(i.note)}）` : "");
-$("#day").value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+// today in the compound's zone (TIMEZONE), whatever the phone's own zone: en-CA writes YYYY-MM-DD
+$("#day").value = new Intl.DateTimeFormat("en-CA", {timeZone: document.body.dataset.tz || "Asia/Shanghai"}).format(new Date());
 
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 function show(tab) {
@@ -76,7 +81,7 @@ $("#preview").addEventListener("click", async () => {
 });
 $("#import").addEventListener("click", async () => {
   const r = await post("/chains/import", chainBody());
-  $("#importmsg").textContent = `新增 ${r.created} · 未变 ${r.unchanged} · 有修改待确认 ${r.changed} · 需核对 ${r.flagged}`;
+  $("#importmsg").textContent = `新增 ${r.created} new · 未变 ${r.unchanged} unchanged · 有修改待确认 ${r.changed} edited, to confirm · 需核对 ${r.flagged} to check`;
   loadProposals();
 });
 
@@ -201,6 +206,7 @@ $("#receipt").addEventListener("submit", async (e) => {
   const f = new FormData(e.target), file = f.get("photo");
   const body = {volunteer_id: f.get("volunteer_id"), amount: parseFloat(f.get("amount")), delivery_date: day()};
   if (file && file.size) body.photo = await new Promise((ok) => { const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(file); });
+  if (!body.volunteer_id) { say("请选择谁的小票 choose whose receipt it is", true); return; }
   if (!(body.amount > 0)) { say("请填写小票金额 enter the receipt's amount", true); return; }
   await post("/receipts", body);
   say(`小票已记录 receipt recorded ¥${body.amount}`);

@@ -257,7 +257,7 @@ async function submitCheck(denyReason) {
     v.className = "verdict " + r.decision;
     v.innerHTML = `${esc(r.allowed ? t("allowed") : t("denied"))} · <span class="vdir">${esc(t("dir_" + dir))}</span> · ${esc(r.person.name || subject.label)}` +
       (r.reasons.length ? "<ul>" + r.reasons.map((x) => `<li data-code="${esc(x.code)}">${esc(inLanguage(x.message))}` +
-        (x.next_outing_at ? ` → ${esc(local(x.next_outing_at))}` : "") + "</li>").join("") + "</ul>" : "");
+        "</li>").join("") + "</ul>" : "");  // a quota refusal's message names the next outing's local time itself
     v.hidden = false;
     // Ready for the next person: nothing of this one stays selected, and the direction is the usual one again.
     $("#temp").value = ""; $("#q").value = ""; $("#idchecked").checked = false;

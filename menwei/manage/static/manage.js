@@ -3,6 +3,8 @@
 (() => {
   const {el, row, api, send, post, say, local} = window.Menwei;
   const isHub = document.body.dataset.hub === "yes";
+  const ROLE = {coordinator: "协调员 coordinator", operator: "门岗 gate operator", volunteer: "楼栋志愿者 building volunteer",
+                viewer: "查看 viewer"};
   const LEVEL = {open: "开放 open", semi_closed: "半封闭 semi-closed", closed: "封闭 closed", quarantine: "隔离 quarantine"};
   const VEHICLES = {free: "车辆自由 vehicles free", exit_only: "车辆只出不进 vehicles exit only", banned: "车辆禁行 vehicles banned"};
   const FIELD = {level: "级别 level", outing_quota: "每户外出次数 outings per household", outing_days: "天数 days",
@@ -99,10 +101,11 @@
     for (const a of accounts) {
       const b = atHub ? el("button", a.active ? "停用 Deactivate" : "启用 Activate") : "";
       if (atHub) b.addEventListener("click", async () => {
+        if (a.active && !confirm(`停用 ${a.username}？此人将无法登录。Deactivate ${a.username}? They can no longer sign in.`)) return;
         try { await send("PATCH", `/api/v1/accounts/${a.id}`, {active: !a.active}); loadAccounts(); }
         catch (e) { say(e.message, true); }
       });
-      const tr = row([a.username, a.display_name, a.role, a.active ? "✓" : "—", b]);
+      const tr = row([a.username, a.display_name, ROLE[a.role] || a.role, a.active ? "✓" : "—", b]);
       tr.dataset.username = a.username;
       tbody.append(tr);
     }
