@@ -42,3 +42,17 @@ def test_chart_labels_read_at_least_12_pixels_high_on_a_desk_screen(synced, brow
     finally:
         page.close()
         server.stop()
+
+
+def test_the_audit_names_referenced_rows_and_shows_stored_times_locally(synced):
+    synced.hub_row("passes", kind="outing", code="PASS88", household_id=synced.h1702,
+                   valid_until="2020-02-06T16:00:00.000Z")
+    html = synced.hub.http.get("/audit?table=passes").get_data(as_text=True)
+    assert 'household_id=<span class="value">20-1702</span>' in html
+    assert synced.h1702 not in html  # the household's id is shown as its room
+    assert "2020-02-07 00:00" in html and "2020-02-06T16:00" not in html
+
+
+def test_the_audit_says_where_the_person_behind_a_nodes_change_is_recorded(synced):
+    html = synced.hub.http.get("/audit?table=incidents").get_data(as_text=True)  # the fever, opened at the gate
+    assert "recorded at east-gate" in html and ">?<" not in html

@@ -145,8 +145,21 @@ def _entry(tx, catalog, labels, seq, origin, oseq, hlc, tname, row_id, data):
             "origin": origin, "oseq": oseq, "stamp": str(hlc),
             "at": iso(physical_ms(hlc)), "kind": kind, "fields": sorted(k for k in data if k != DELETED),
             "values": shown_fields(t, {k: v for k, v in data.items() if k != DELETED}),
+            "refs": referenced_labels(tx, catalog, t, data, labels),
             "actor": actor or (data.get("operator") if tname == "gate_events" else None),
             "actor_known": actor is not None}
+
+
+def referenced_labels(tx, catalog, table, data, cache):
+    """{field: what a reader calls the row a reference field points at} (a room for a household id)."""
+    out = {}
+    for f in table.fields:
+        target = getattr(f, "refs", None)
+        if target and data.get(f.name) and target in catalog:
+            label = row_label(tx, catalog[target], data[f.name], {}, cache)
+            if label is not None:
+                out[f.name] = label
+    return out
 
 
 def _actor(tx, origin, oseq):
