@@ -56,3 +56,12 @@ def test_the_audit_names_referenced_rows_and_shows_stored_times_locally(synced):
 def test_the_audit_says_where_the_person_behind_a_nodes_change_is_recorded(synced):
     html = synced.hub.http.get("/audit?table=incidents").get_data(as_text=True)  # the fever, opened at the gate
     assert "recorded at east-gate" in html and ">?<" not in html
+
+
+def test_the_audit_names_the_compound_and_says_when_no_one_was_signed_in(synced):
+    with synced.hub.app.app_context():  # a command at the hub, as `menwei hub import-residents` writes
+        synced.hub.replica.write([("buildings", "b-cli", {"compound_id": synced.cluster.compound_id, "number": "7"})],
+                                 create=True)
+    html = synced.hub.http.get("/audit?table=buildings").get_data(as_text=True)
+    assert 'compound_id=<span class="value">绿景水岸小区</span>' in html
+    assert "no one signed in (a command or an import)" in html

@@ -154,7 +154,7 @@ def referenced_labels(tx, catalog, table, data, cache):
     """{field: what a reader calls the row a reference field points at} (a room for a household id)."""
     out = {}
     for f in table.fields:
-        target = getattr(f, "refs", None)
+        target = "compounds" if f.name == table.scope else getattr(f, "refs", None)
         if target and data.get(f.name) and target in catalog:
             label = row_label(tx, catalog[target], data[f.name], {}, cache)
             if label is not None:

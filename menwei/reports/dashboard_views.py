@@ -183,6 +183,8 @@ def home_page():
     return render_dashboard()
 
 
+#: Pages a role may open but not work at: a node's "/" lets a volunteer or viewer in only to send them on.
+NAV_ROLES = {"desk.desk_page": ("operator",)}
 NAV = (  # (endpoint, label) in the bar's order; a link shows where the page exists and the role may open it
     ("desk.desk_page", "门岗 Gate desk"),  # a node's "/"
     ("home", "看板 Dashboard"),
@@ -214,7 +216,7 @@ def nav_links():
             rule = "dashboard.dashboard_page" if endpoint == "home" else endpoint
             if endpoint == "home":
                 endpoint = "dashboard_home.home_page" if "dashboard_home.home_page" in views else rule
-            access = getattr(views.get(rule), "menwei_access", None)
+            access = NAV_ROLES.get(endpoint) or getattr(views.get(rule), "menwei_access", None)
             if endpoint in views and access is not None and (access == "public" or who.may(access)):
                 url = url_for(endpoint)
                 out.append({"url": url, "label": label, "current": request.path == url})
