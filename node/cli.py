@@ -100,13 +100,14 @@ def sync(data_dir, once):
 def status(data_dir):
     """Show this node's enrolment and sync health."""
     from menwei.runtime import runtime
+    from menwei.store.queries import pending_changes
     app = node_app(data_dir)
     with app.app_context():
         rt = runtime()
         if not rt.enrolled:
             raise click.ClickException("not enrolled: run `menwei node enroll --hub URL --code CODE`")
         st = rt.state("sync_status", {})
-        pending = rt.replica.own_seq() - rt.state("pushed_seq", 0)
+        pending = pending_changes(rt)
         click.echo(f"node {rt.replica.id} of compound {rt.compound_id}, hub {rt.state('hub_url')}")
         click.echo(f"pending {pending}; last success {st.get('last_success_ms')}; "
                    f"last error {st.get('last_error') or '-'}; skew {st.get('skew_ms')} ms")

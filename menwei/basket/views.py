@@ -14,9 +14,9 @@ from menwei.basket.shopping import (CANCELLED_REASON, apply_changes, diff_lines,
                                     shopping_list)
 from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
 from menwei.web.errors import SANE_DATE, ApiError
-from menwei.gate.queries import only_compound
 from menwei.times import iso
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
 from menwei.web.auth import allow, served_clause
@@ -119,10 +119,6 @@ def _names(tx):
     return out
 
 
-def _compound(tx):
-    return runtime().compound_id or only_compound(tx, "building", "this hub serves several compounds")
-
-
 def _item_row(i):
     """An order line from a parsed item: a budget in yuan is kept as the amount in 元 (what the list shows)."""
     if i.budget is not None:
@@ -210,7 +206,7 @@ def import_chain(body):
     rt = runtime()
     day = body["delivery_date"].isoformat()
     with rt.store.read() as tx:
-        rooms, cid, names = _rooms(tx), _compound(tx), _names(tx)
+        rooms, cid, names = _rooms(tx), current_compound(tx, field="building"), _names(tx)
         existing = {o["room_text"]: o for o in _orders(tx, day)}
     created, updates, summary = {}, {}, {"created": 0, "unchanged": 0, "changed": 0, "flagged": 0}
     for ln in current_lines(parse_chain(body["text"], body["building"], set(rooms), names)):
@@ -405,7 +401,7 @@ def _waiting(oid, body):
     """(order, the waiting entry chosen, its proposal, compound) — 404/409 when there is none to act on."""
     with runtime().store.read(snapshot=True) as tx:
         order = _order(tx, oid)
-        cid = _compound(tx)
+        cid = current_compound(tx, field="building")
         entries = _entries(order["pending_line"])
         if not entries:
             raise ApiError(409, "this order has no change to confirm")
@@ -589,7 +585,7 @@ def handoff():
 def _money(table, body, extra):
     rt = runtime()
     with rt.store.read() as tx:
-        cid = _compound(tx)
+        cid = current_compound(tx, field="building")
     rid = new_id()
     data = {"compound_id": cid, "volunteer_id": body["volunteer_id"], **extra}
     rt.replica.write([(table, rid, {k: v for k, v in data.items() if v is not None})], create=True)
@@ -659,7 +655,7 @@ def add_volunteer(body):
     if not name:
         raise ApiError(400, "请填写姓名 a name is needed", fields={"name": "empty"})
     with rt.store.read() as tx:
-        cid = _compound(tx)
+        cid = current_compound(tx, field="building")
         if tx.rows(f"SELECT 1 FROM volunteers WHERE name = ? AND compound_id = ? AND {DELETED} = ?", (name, cid, False)):
             raise ApiError(409, f"{name} 已在名单上 is already on the list", fields={"name": "already there"})
     vid = new_id()

@@ -6,11 +6,12 @@ from sync.ids import new_id
 
 from menwei.web.errors import ApiError
 from menwei.gate.labels import normalise_plate, room_label
-from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, one_row, only_compound, operator_on_duty
+from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, one_row, operator_on_duty
 from menwei.gate.rules import Crossing, judge
 from menwei.times import iso
 from menwei.privacy import mask_phone
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.web.auth import allow, signed_in_name
 from menwei.web.openapi import accepts
 
@@ -115,7 +116,7 @@ def gather(tx, body, at):
         if c.household.get("merged_into"):  # a pass or resident still naming a merged duplicate
             c.household = one_row(tx, "households", "id = ?", [c.household["merged_into"]]) or c.household
     compound_id = (c.household or {}).get("compound_id") or rt.compound_id or \
-        only_compound(tx, "subject", "say which household or pass this is")
+        current_compound(tx, field="subject")
     c.rules = load_rules(tx, compound_id, (c.household or {}).get("building_id"), at)
     if c.household is not None:
         c.outings = household_outings(tx, c.household["id"], at, c.rules["outing_days"])

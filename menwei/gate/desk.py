@@ -9,11 +9,12 @@ from sync.tables import DELETED
 from menwei.gate.labels import ROOM, fold
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.queries import household_outings, load_rules, one_row, only_compound
+from menwei.gate.queries import household_outings, load_rules, one_row
 from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.web.auth import allow, current_principal, served_clause, served_compounds, signed_in_name
 from menwei.web.openapi import accepts
 
@@ -144,7 +145,7 @@ def register_person(body):
     who = signed_in_name() or "?"
     note = f"{REGISTERED_AT_GATE} ({who}, {rt.replica.id})"
     with rt.store.read() as tx:
-        compound_id = rt.compound_id or only_compound(tx, "room", "this gate serves no single compound")
+        compound_id = current_compound(tx, field="room")
         building = one_row(tx, "buildings", "compound_id = ? AND number = ?", [compound_id, number])
         if building is None:
             raise ApiError(404, f"no building {number}", fields={"room": f"no building {number} in this compound"})

@@ -9,10 +9,11 @@ from sync.ids import new_id
 from sync.tables import DELETED
 
 from menwei.web.errors import ApiError
-from menwei.gate.queries import QR_PREFIX, only_compound
+from menwei.gate.queries import QR_PREFIX
 from menwei.gate.labels import room_order
 from menwei.times import iso, local_text, parse
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
 
@@ -116,7 +117,7 @@ def issue(body):
             data["compound_id"] = veh["compound_id"]
             data.setdefault("household_id", veh["household_id"])
         if "compound_id" not in data:
-            data["compound_id"] = rt.compound_id or only_compound(tx, "household_id", "say whose pass this is")
+            data["compound_id"] = current_compound(tx, field="household_id")
         data["code"] = new_code(tx)
     data["valid_from"] = iso(now)
     if body.get("valid_hours"):

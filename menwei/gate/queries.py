@@ -5,7 +5,6 @@ from sync.tables import DELETED
 from menwei.gate.rules import COUNTED_OUTING_SQL, RULE_FIELDS, rules_in_force
 from menwei.runtime import runtime
 from menwei.times import iso, parse
-from menwei.web.errors import ApiError
 
 #: What a pass's QR code holds before the pass code: ``MENWEI:K7QM2XPA``.
 QR_PREFIX = "MENWEI:"
@@ -57,15 +56,3 @@ def household_outings(tx, household_id, at, days):
     return [r[0] for r in tx.rows(
         f"SELECT at FROM gate_events WHERE household_id IN ({marks}) AND at > ? AND {COUNTED_OUTING_SQL} "
         "ORDER BY at", (*ids, since))]
-
-
-def only_compound(tx, field, message):
-    """The compound id when this replica holds exactly one (or the caller serves one); else a 400 naming ``field``."""
-    from menwei.web.auth import served_compounds  # web imports the gate's queries through its views
-    served = served_compounds()
-    if served is not None and len(served) == 1:
-        return next(iter(served))
-    rows = tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? LIMIT 2", (False,))
-    if len(rows) != 1:
-        raise ApiError(400, message, fields={field: "compound unknown"})
-    return rows[0][0]

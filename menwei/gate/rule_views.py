@@ -6,9 +6,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from sync.tables import YEARS
 
-from menwei.gate.queries import only_compound, rule_rows
+from menwei.gate.queries import rule_rows
 from menwei.gate.rules import RULE_FIELDS, rule_changes, rule_sources
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.tables import CONTROL_RULES
 from menwei.times import iso
 from menwei.web.auth import allow
@@ -35,13 +36,6 @@ def _bad_year():
     raise ValidationError(f"year must be between {YEARS[0]} and {YEARS[1]}")
 
 
-def _compound(tx, given):
-    cid = given or runtime().compound_id or only_compound(tx, "compound_id", "say which compound (compound_id)")
-    if not tx.rows("SELECT 1 FROM compounds WHERE id = ?", (cid,)):
-        raise ApiError(404, f"no compound {cid}", fields={"compound_id": "unknown compound"})
-    return cid
-
-
 def _source(row):
     return None if row is None else {"id": row["id"], "effective_from": row["effective_from"],
                                      "building_id": row["building_id"], "notes": row["notes"]}
@@ -55,7 +49,7 @@ def rules_in_force(query):
     args = query
     at = iso(args["at"].timestamp() * 1000) if args["at"] else iso(runtime().wall())
     with runtime().store.read() as tx:
-        rows = rule_rows(tx, _compound(tx, args["compound_id"]))
+        rows = rule_rows(tx, current_compound(tx, args["compound_id"]))
     rules, sources = rule_sources(rows, args["building_id"], at)
     return jsonify({"at": at, "building_id": args["building_id"], "rules": rules,
                     "sources": {k: _source(sources[k]) for k in RULE_FIELDS}})
@@ -70,7 +64,7 @@ def preview_rule(body):
     row = dict(body)
     row.setdefault("effective_from", iso(runtime().wall()))
     with runtime().store.read() as tx:
-        row["compound_id"] = _compound(tx, row.get("compound_id"))
+        row["compound_id"] = current_compound(tx, row.get("compound_id"))
         rows = rule_rows(tx, row["compound_id"])
     errors = CONTROL_RULES.check_data({k: v for k, v in row.items() if k != "id"}, creating=True)
     if errors:

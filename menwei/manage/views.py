@@ -10,9 +10,9 @@ from flask import Blueprint, jsonify, render_template, request
 
 from menwei.web.auth import allow
 from menwei.web.errors import ApiError
-from menwei.gate.queries import only_compound
 from menwei.manage.registry_import import import_residents
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 
 pages = Blueprint("manage_pages", __name__, template_folder="templates")
 api = Blueprint("manage_api", __name__, url_prefix="/api/v1")
@@ -38,7 +38,7 @@ def import_register():
         raise ApiError(400, "the register must be an .xlsx or .csv file", fields={"file": "not .xlsx or .csv"})
     rt = runtime()
     with rt.store.read() as tx:
-        cid = request.form.get("compound_id") or only_compound(tx, "compound_id", "say which compound (compound_id)")
+        cid = request.form.get("compound_id") or current_compound(tx, field="compound_id")
         if not tx.rows("SELECT 1 FROM compounds WHERE id = ?", (cid,)):
             raise ApiError(400, f"no compound {cid}", fields={"compound_id": "unknown compound"})
     fd, path = tempfile.mkstemp(suffix=suffix)

@@ -8,26 +8,17 @@ from sync.ids import new_id
 from menwei.web.rows import load_conflicts
 from menwei.web.auth import actor_name, allow, served_nodes
 from menwei.web.errors import ApiError
-from menwei.gate.queries import only_compound
 from menwei.times import iso
 from menwei.reconcile.merge import merge_households
 from menwei.web.openapi import accepts
 from menwei.web.periods import PERIOD_QUERY, period
 from menwei.reconcile.outages import captured, late_arrivals, node_conflicts, node_violations, outages
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.reconcile.violations import KINDS, find_violations
 
 api = Blueprint("reconcile", __name__, url_prefix="/api/v1")
 pages = Blueprint("reconcile_pages", __name__, template_folder="templates")
-
-
-def _compound(tx):
-    cid = request.args.get("compound_id")
-    if cid:
-        if not tx.rows("SELECT 1 FROM compounds WHERE id = ?", (cid,)):
-            raise ApiError(404, f"no compound {cid}", fields={"compound_id": "unknown compound"})
-        return cid
-    return only_compound(tx, "compound_id", "say which compound (compound_id)")
 
 
 @api.get("/reconcile/violations")
@@ -44,7 +35,7 @@ def list_violations():
         raise ApiError(400, "status must be open or acknowledged", fields={"status": "open or acknowledged"})
     since, until, _ = period()
     with runtime().store.read() as tx:
-        found = find_violations(tx, _compound(tx), since, until, current_app.config["TIMEZONE"])
+        found = find_violations(tx, current_compound(tx, request.args.get("compound_id")), since, until, current_app.config["TIMEZONE"])
     found = [v for v in found if (kind is None or v["kind"] == kind)
              and (status is None or (v["ack"] is None) == (status == "open"))]
     return jsonify({"violations": found, "count": len(found), "from": iso(since), "to": iso(until)})
@@ -71,7 +62,7 @@ def ack_violation(body):
         raise ApiError(400, "say what was done about it", fields={"note": "empty"})
     rt = runtime()
     with rt.store.read() as tx:
-        cid = body["compound_id"] or only_compound(tx, "compound_id", "say which compound (compound_id)")
+        cid = current_compound(tx, body["compound_id"])
         if tx.rows("SELECT 1 FROM violation_acks WHERE compound_id = ? AND kind = ? AND key = ? AND _deleted = ?",
                    (cid, body["kind"], body["key"], False)):
             raise ApiError(409, "this violation is already acknowledged", fields={"key": "already acknowledged"})

@@ -17,6 +17,7 @@ from menwei.gate.rules import DEFAULTS
 from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
+from menwei.store.queries import pending_changes
 
 api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("dashboard", __name__, template_folder="templates")
@@ -98,7 +99,7 @@ def sync_health(scope):
     st = rt.state("sync_status", {})
     me = {"id": rt.replica.id, "label": "本机 this node", "compound_id": rt.compound_id, "revoked": False,
           "last_seen_ms": st.get("last_success_ms"), "skew_ms": st.get("skew_ms"), "schema_version": version,
-          "pending": rt.replica.own_seq() - rt.state("pushed_seq", 0), "last_error": st.get("last_error")}
+          "pending": pending_changes(rt), "last_error": st.get("last_error")}
     return node_health([me], now, version, stale_ms)
 
 

@@ -12,9 +12,9 @@ from menwei.web.auth import allow, served_compounds
 from menwei.reports.dashboard import COUNTERS, Scope
 from menwei.reports.dashboard_views import REASONS, STATUSES, chart_set, dashboard_data
 from menwei.web.errors import ApiError
-from menwei.gate.queries import only_compound
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.store.spreadsheets import download, write_xlsx
 
 pages = Blueprint("reports", __name__, template_folder="templates")
@@ -40,7 +40,7 @@ def _daily_scope():
         raise ApiError(400, "date must be a day like 2020-02-14", fields={"date": "not a date"}) from None
     with rt.store.read() as tx:
         cid = request.args.get("compound_id") or rt.compound_id or \
-            only_compound(tx, "compound_id", "say which compound (compound_id)")
+            current_compound(tx, field="compound_id")
         row = tx.rows(f"SELECT name FROM compounds WHERE id = ? AND {DELETED} = ?", (cid, False))
     if not row or (rt.role == "node" and cid != rt.compound_id):
         raise ApiError(400, f"no compound {cid} here", fields={"compound_id": "unknown compound"})

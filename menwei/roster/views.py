@@ -10,10 +10,10 @@ from sync.tables import DELETED
 
 from menwei.web.errors import SANE_DATE, ApiError, int_arg
 from menwei.times import iso, parse
-from menwei.gate.queries import only_compound
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
+from menwei.store.queries import current_compound
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
@@ -110,11 +110,6 @@ def week(post_id, days):
     return start, end, out
 
 
-def _compound(tx):
-    """The compound a roster row belongs to: this node's, or the hub's only one."""
-    return runtime().compound_id or only_compound(tx, "compound_id", "this hub serves several compounds")
-
-
 @api.post("/posts")
 @allow()
 @accepts(PostIn)
@@ -122,7 +117,7 @@ def add_post(body):
     """Create a post (a gate or a building door) that shifts can be planned for."""
     rt = runtime()
     with rt.store.read() as tx:
-        data = {"compound_id": _compound(tx), "name": body["name"].strip(), "kind": body["kind"]}
+        data = {"compound_id": current_compound(tx), "name": body["name"].strip(), "kind": body["kind"]}
     if body["node_id"]:
         data["node_id"] = body["node_id"]
     post_id = new_id()
@@ -137,7 +132,7 @@ def add_volunteer(body):
     """Add a volunteer who can be given shifts."""
     rt = runtime()
     with rt.store.read() as tx:
-        data = {"compound_id": _compound(tx), "name": body["name"].strip()}
+        data = {"compound_id": current_compound(tx), "name": body["name"].strip()}
     for k in ("phone", "organisation"):
         if body[k]:
             data[k] = body[k].strip()

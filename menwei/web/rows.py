@@ -17,6 +17,7 @@ from menwei.runtime import runtime
 from menwei.web.auth import (ROLES, actor_name, allow, require_table_read, require_table_write, served_compounds,
                              served_nodes)
 from menwei.web.openapi import accepts, json_body
+from menwei.store.queries import pending_changes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SCHEMAS = {}
@@ -399,7 +400,7 @@ def sync_status():
         status = rt.state("sync_status", {})
         out.update(status)
         out.update(replica_id=rep.id, compound_id=rt.compound_id, hub_url=rt.state("hub_url"),
-                   pending=rep.own_seq() - rt.state("pushed_seq", 0), cursor=rt.state("cursor", 0),
+                   pending=pending_changes(rt), cursor=rt.state("cursor", 0),
                    # the hub refused our schema version: changes stay queued until Menwei is upgraded
                    upgrade_required=status.get("last_error_code") == "schema_mismatch")
     return jsonify(out)
