@@ -16,7 +16,7 @@ from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, s
 from menwei.web.errors import SANE_DATE, ApiError
 from menwei.times import iso
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, live_rows, names_of
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
 from menwei.web.auth import allow, served_clause
@@ -107,7 +107,7 @@ def _photo_ok(value):
 
 
 def _rooms(tx):
-    return {r[1]: r[0] for r in tx.rows(f"SELECT id, label FROM households WHERE {DELETED} = ?", (False,))}
+    return {label: hid for hid, label in names_of(tx, "households", "label").items()}
 
 
 def _names(tx):
@@ -641,8 +641,7 @@ class VolunteerIn(Schema):
 def list_volunteers():
     """The volunteers who may pay at the till, by name."""
     with runtime().store.read() as tx:
-        rows = tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
-    return {"volunteers": [{"id": r[0], "name": r[1]} for r in rows]}
+        return {"volunteers": live_rows(tx, "volunteers", ("id", "name"), order="name")}
 
 
 @api.post("/volunteers")
@@ -696,8 +695,7 @@ def compute_ledger():
         charges, repaid = _charges_and_repaid(tx)
         receipts = tx.rows(f"SELECT volunteer_id, SUM(total) FROM receipts WHERE {DELETED} = ?{served_plain} "
                            "GROUP BY volunteer_id", (False, *params))
-        names = dict(tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ?", (False,)))
-        labels = dict(tx.rows(f"SELECT id, label FROM households WHERE {DELETED} = ?", (False,)))
+        names, labels = names_of(tx, "volunteers", "name"), names_of(tx, "households", "label")
     led = ledger(charges, repaid)
     receipt_totals = {v: float(t) for v, t in receipts}
     return {
@@ -737,7 +735,7 @@ def reply_to_group():
         orders = _orders(tx, day)
         if stage == "after":
             charges, repaid = _charges_and_repaid(tx)
-            names = dict(tx.rows(f"SELECT id, name FROM volunteers WHERE {DELETED} = ?", (False,)))
+            names = names_of(tx, "volunteers", "name")
     if stage == "before":
         text, rows = reply_before(day, orders, building)
     else:

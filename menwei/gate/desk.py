@@ -14,7 +14,7 @@ from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, live_rows
 from menwei.web.auth import allow, current_principal, served_clause, served_compounds, signed_in_name
 from menwei.web.openapi import accepts
 
@@ -71,9 +71,7 @@ def desk_search(body=None):
 
 def _rows(tx, table, where, params, cols=None):
     t = runtime().catalog[table]
-    cols = cols or ["id"] + list(t.field_names)
-    return [mask_row(t, dict(zip(cols, r))) for r in tx.rows(
-        f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ?", [*params, False])]
+    return [mask_row(t, r) for r in live_rows(tx, table, cols or ["id", *t.field_names], where, params)]
 
 
 @api.get("/households/<household_id>")

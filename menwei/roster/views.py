@@ -13,7 +13,7 @@ from menwei.times import iso, parse
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, live_rows
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
@@ -282,7 +282,7 @@ def roster_page():
     rt = runtime()
     now = iso(rt.wall())
     with rt.store.read() as tx:
-        vols = tx.rows(f"SELECT id, name, organisation FROM volunteers WHERE {DELETED} = ? ORDER BY name", (False,))
+        vols = [tuple(v.values()) for v in live_rows(tx, "volunteers", ("id", "name", "organisation"), order="name")]
     nodes = [(n["id"], n.get("label") or "") for n in rt.registry.all() if not n.get("revoked")] if rt.registry \
         else ([(rt.replica.id, "")] if rt.enrolled else [])
     for p in posts:

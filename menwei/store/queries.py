@@ -29,3 +29,14 @@ def current_compound(tx, given=None, field="compound_id"):
 def pending_changes(rt):
     """How many of this replica's own changes the hub has not yet acknowledged."""
     return max(rt.replica.own_seq() - rt.state("pushed_seq", 0), 0)
+
+
+def live_rows(tx, table, cols, where="", params=(), order=None):
+    """The rows of ``table`` that are not deleted, as dicts of ``cols``, narrowed by a SQL ``where``."""
+    sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {DELETED} = ?" + (f" AND ({where})" if where else "")
+    return [dict(zip(cols, r)) for r in tx.rows(sql + (f" ORDER BY {order}" if order else ""), (False, *params))]
+
+
+def names_of(tx, table, column):
+    """{id: ``column``} of every row of ``table`` not deleted: a volunteer's name, a household's room."""
+    return dict(tx.rows(f"SELECT id, {column} FROM {table} WHERE {DELETED} = ?", (False,)))
