@@ -59,7 +59,7 @@ def test_the_hub_counts_what_the_gate_recorded_per_gate_and_building(day):
     assert len(d["daily"]) == 7 and d["daily"][-1] == {"date": "2020-02-03", "out": 3, "in": 2, "denied": 1}
 
 
-def test_filters_narrow_every_figure(day):
+def test_building_gate_origin_compound_and_period_filters_narrow_the_totals(day):
     b1 = _dash(day.hub, building_id=day.b1)["totals"]
     assert (b1["out"], b1["in"], b1["denied"], b1["currently_out"], b1["visitors"]) == (1, 1, 1, 0, 0)
     assert _dash(day.hub, origin="east-gate")["totals"] == _dash(day.hub, gate="east-gate")["totals"]
