@@ -67,6 +67,8 @@ def test_gate_events_are_never_changed_or_deleted(client):
         "decision": "allowed"}).get_json()["id"]
     assert client.patch(f"/api/v1/rows/gate_events/{eid}", json={"gate": "x"}, headers=AUTH).status_code == 405
     assert client.delete(f"/api/v1/rows/gate_events/{eid}", headers=AUTH).status_code == 405
+    kept = client.get(f"/api/v1/rows/gate_events/{eid}", headers=AUTH)
+    assert kept.status_code == 200 and (kept.get_json()["gate"], kept.get_json()["decision"]) == ("east", "allowed")
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/api/v1/rows/residents"), ("GET", "/api/v1/conflicts"),

@@ -180,7 +180,7 @@ def test_sql_and_html_in_names_are_stored_exactly_and_found_exactly(world, name)
 
 
 @pytest.mark.parametrize("name", [n for n in NASTY if "<" in n or "&" in n])
-def test_html_in_names_is_shown_escaped_in_every_page(world, name):
+def test_html_in_names_is_shown_escaped_in_the_roster_and_pass_pages_and_never_raw_in_the_basket(world, name):
     hub = world.hub
     post = world.hub_row("posts", name=name, kind="gate")
     world.hub_row("volunteers", name=name)
@@ -190,10 +190,13 @@ def test_html_in_names_is_shown_escaped_in_every_page(world, name):
     assert r.status_code == 201, r.get_json()
     p = hub.api("POST", "/gate/passes", json={"kind": "visitor", "holder_name": name[:50], "reason": name,
                                               "valid_hours": 4}).get_json()
-    pages = {"/roster": None, "/roster/print": None, "/basket": None, f"/passes/print?id={p['id']}": None}
-    for path in pages:
-        html = hub.http.get(path, headers={"Authorization": "Bearer test-coordinator-token"}).get_data(as_text=True)
+    for path in ("/roster", "/roster/print", "/basket", f"/passes/print?id={p['id']}"):
+        page = hub.http.get(path, headers={"Authorization": "Bearer test-coordinator-token"})
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
+        if path == "/basket":  # its lists (volunteers, orders) are filled by its script from the API, not the page
+            continue
         if name.startswith("<"):
             assert "&lt;" in html, path
         if name.startswith("&lt;"):

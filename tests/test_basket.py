@@ -86,7 +86,7 @@ def test_buy_pack_deliver_and_the_handoff_list(gate):
     assert gate.east.api("POST", f"/basket/orders/{o['id']}/packed", json={}).status_code == 409
 
 
-def test_ledger_shows_who_owes_whom_and_always_adds_up(gate):
+def test_ledger_shows_who_owes_whom_and_its_totals_agree(gate):
     a, b = _volunteer(gate, "张青青"), _volunteer(gate, "晏小莉")
     gate.sync()
     _import(gate.east)

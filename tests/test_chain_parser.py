@@ -82,12 +82,23 @@ def test_whole_chain_with_header_blank_lines_unknown_room_and_a_correction():
     assert _items(standing[-1]) == [("白菜", 3, "斤"), ("鸡蛋", 1, "板")] and standing[-1].notes == ["改一下"]
 
 
-def test_nothing_is_dropped_from_a_line():
-    raw = "9. 20-1702 张三 白菜2斤 随便带点水果 鸡蛋1板"
-    line = parse_line(raw)
-    kept = " ".join([line.name] + [i.item for i in line.items] + line.notes)
-    for word in ("张三", "白菜", "随便带点水果", "鸡蛋"):
-        assert word in kept
+def test_free_text_between_items_is_a_note_and_the_items_around_it_keep_their_quantities():
+    line = parse_line("9. 20-1702 张三 白菜2斤 随便带点水果 鸡蛋1板")
+    assert line.name == "张三" and _items(line) == [("白菜", 2, "斤"), ("鸡蛋", 1, "板")]
+    assert line.notes == ["随便带点水果"]
+
+
+NUMERALS_AND_ROOM_WORDS = set("一二两三四五六七八九十半栋室")
+
+
+@pytest.mark.parametrize("raw", [c[0] for c in CASES] + ["9. 20-1702 张三 白菜2斤 随便带点水果 鸡蛋1板"],
+                         ids=[c[0][:18] for c in CASES] + ["note between items"])
+def test_no_written_word_of_a_line_is_dropped(raw):
+    """Every Chinese character written (but numerals and room words, read as quantities and rooms) is kept."""
+    line = parse_line(raw, building="20")
+    kept = "".join([line.name or ""] + [i.item + (i.unit or "") + i.note for i in line.items] + line.notes)
+    dropped = [c for c in raw if "\u4e00" <= c <= "\u9fff" and c not in NUMERALS_AND_ROOM_WORDS and c not in kept]
+    assert dropped == []
 
 
 @pytest.mark.parametrize("text, value", [("2", 2), ("1.5", 1.5), ("一", 1), ("两", 2), ("十", 10), ("十二", 12),

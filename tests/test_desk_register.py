@@ -10,6 +10,7 @@ def _live(node, table):
 
 
 def test_registering_a_person_in_a_known_room_adds_a_flagged_resident_only(gate):
+    households = gate.east.table("households")
     r = gate.east.api("POST", "/gate/register", json={"room": "20栋1702", "name": "张小三", "phone": "13900001111"})
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -17,6 +18,7 @@ def test_registering_a_person_in_a_known_room_adds_a_flagged_resident_only(gate)
     added = [p for p in _live(gate.east, "residents") if p["name"] == "张小三"]
     assert len(added) == 1 and added[0]["household_id"] == gate.h1702
     assert added[0]["notes"].startswith(REGISTERED_AT_GATE)
+    assert gate.east.table("households") == households  # no household added or changed
     card = gate.east.api("GET", f"/gate/households/{gate.h1702}").get_json()
     assert "张小三" in [p["name"] for p in card["residents"]]
 

@@ -3,6 +3,8 @@ import re
 
 import pytest
 
+from conftest import PASSWORD
+
 
 def _issue(node, **body):
     r = node.api("POST", "/gate/passes", json=body)
@@ -85,3 +87,11 @@ def test_pass_printing_needs_a_coordinator(gate):
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
     r = anonymous.get(f"/passes/print?building_id={gate.b20}", headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401
+    assert gate.hub.api("POST", "/gate/passes/batch", json={"building_id": gate.b20}).status_code == 201
+    for role in ("operator", "volunteer", "viewer", "coordinator"):
+        made = gate.hub.api("POST", "/accounts", json={"username": f"{role}-p", "password": PASSWORD, "role": role})
+        assert made.status_code == 201, made.get_json()
+        client = gate.hub.app.test_client()
+        assert client.post("/api/v1/auth/login", json={"username": f"{role}-p", "password": PASSWORD}).status_code == 200
+        sheet = client.get(f"/passes/print?building_id={gate.b20}")
+        assert sheet.status_code == (200 if role == "coordinator" else 403), role

@@ -1,7 +1,9 @@
 """Reports: the daily report (.xlsx and printable page), table exports (.csv, .xlsx) and the audit trail."""
 import csv
+import html
 import io
 import logging
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -66,8 +68,15 @@ def test_daily_report_xlsx_holds_the_figures_per_gate_and_building(day):
 
 
 def test_daily_report_page_is_printable_with_the_same_figures(day):
-    page = day.hub.http.get("/reports/daily?date=2020-02-03").get_data(as_text=True)
+    r = day.hub.http.get("/reports/daily?date=2020-02-03")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
     assert '<tr data-key="out"><th>出门 People out</th><td class="n">2</td>' in page
+    figure = r'<tr data-key="\w+"><th>([^<]+)</th><td class="n">(\d+)</td>'
+    shown = {html.unescape(label): int(n) for label, n in re.findall(figure, page)}
+    wb = load_workbook(io.BytesIO(day.hub.http.get("/reports/daily.xlsx?date=2020-02-03").data))
+    summary = {row[0]: row[1] for row in _rows(_sheet(wb, "概况")) if row and row[0]}
+    assert len(shown) >= 6 and shown == {label: summary[label] for label in shown}  # every total, as in the workbook
     assert page.count("<svg") == 3 and "/assets/reports/dashboard.css" in page  # its @media print hides the controls
     assert 'href="/reports/daily.xlsx?date=2020-02-03' in page
     other_day = day.hub.http.get("/reports/daily?date=2020-02-02").get_data(as_text=True)
@@ -139,9 +148,15 @@ def test_bad_exports_are_refused(gate, path, status, field):
 
 
 def test_only_coordinators_export(gate):
-    viewer, _ = _signed_in(gate.hub, "viewer")
-    assert viewer.get("/api/v1/export/residents.csv").status_code == 403
-    assert viewer.get("/exports").status_code == 403
+    for role in ("operator", "volunteer", "viewer"):
+        client, _ = _signed_in(gate.hub, role)
+        for path in ("/api/v1/export/residents.csv", "/api/v1/export/residents.xlsx", "/exports"):
+            assert client.get(path).status_code == 403, (role, path)
+    coordinator, _ = _signed_in(gate.hub, "coordinator")
+    for path in ("/api/v1/export/residents.csv", "/api/v1/export/residents.xlsx", "/exports"):
+        r = coordinator.get(path)
+        assert r.status_code == 200, path
+        r.close()  # a streamed export keeps its request (and its caller) open until closed
 
 
 def test_audit_trail_says_who_changed_what_where(gate):

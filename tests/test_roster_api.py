@@ -53,7 +53,7 @@ def test_filling_twice_shows_overlaps(roster):
     assert _coverage(roster.east)["overlaps"]
 
 
-def test_checked_in_volunteer_is_the_operator_on_every_gate_event(roster):
+def test_the_checked_in_volunteer_is_the_operator_on_gate_events_between_check_in_and_check_out(roster):
     _fill(roster.east, roster.post, days=1, volunteer_ids=roster.vols)
     duty = roster.east.api("GET", "/roster/on-duty").get_json()["posts"][0]["on_duty"]
     assert len(duty) == 1
