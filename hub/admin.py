@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from menwei.web.errors import ApiError
 from menwei.runtime import runtime
+from menwei.store.queries import exists
 from menwei.web.auth import allow, check_compound, served_nodes
 from menwei.web.openapi import accepts
 
@@ -51,7 +52,7 @@ def add_node(body):
     if old is not None and old["compound_id"]:  # registering again voids its token: only for whoever serves it
         check_compound(old["compound_id"], "id")
     with rt.store.read() as tx:
-        if not tx.rows("SELECT id FROM compounds WHERE id = ? AND _deleted = ?", (body["compound_id"], False)):
+        if not exists(tx, "compounds", "id = ?", (body["compound_id"],)):
             raise ApiError(400, f"no compound {body['compound_id']}", fields={"compound_id": "unknown compound"})
     code = rt.registry.add(body["id"], body["compound_id"], body["label"])
     return jsonify({"id": body["id"], "code": code}), 201

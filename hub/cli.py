@@ -17,11 +17,12 @@ def hub_app(data_dir):
 
 
 def _compound_id(rt, ref):
+    from menwei.store.queries import live_ids
     with rt.store.read() as tx:
-        rows = tx.rows("SELECT id FROM compounds WHERE (id = ? OR name = ?) AND _deleted = ?", (ref, ref, False))
-    if len(rows) != 1:
-        raise click.ClickException(f"no single compound with id or name {ref!r} (found {len(rows)})")
-    return rows[0][0]
+        ids = live_ids(tx, "compounds", "id = ? OR name = ?", (ref, ref))
+    if len(ids) != 1:
+        raise click.ClickException(f"no single compound with id or name {ref!r} (found {len(ids)})")
+    return ids[0]
 
 
 data_dir_option = click.option("--data-dir", default="menwei-data/hub", show_default=True, envvar="MENWEI_DATA_DIR",

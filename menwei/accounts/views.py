@@ -16,6 +16,7 @@ from menwei.web.errors import ApiError
 from menwei.web.openapi import accepts
 from menwei.accounts import throttle
 from menwei.runtime import runtime
+from menwei.store.queries import live_ids, live_rows, live_tuples, one_row
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 _COLS = ("id", "compound_id", "username", "display_name", "role", "password_hash", "active")
@@ -28,15 +29,12 @@ PASSWORD = validate.Length(min=8, max=200, error="at least 8 characters")
 def load_account(account_id):
     """One account row as a dict (with its hash), or None; a node sees only its compound's accounts."""
     with runtime().store.read() as tx:
-        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE id = ? AND _deleted = ?", (account_id, False))
-    return dict(zip(_COLS, rows[0])) if rows else None
+        return one_row(tx, "accounts", "id = ?", (account_id,), cols=_COLS)
 
 
 def _by_username(username):
     with runtime().store.read() as tx:
-        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE username = ? AND _deleted = ?",
-                       (username.strip().lower(), False))
-    return [dict(zip(_COLS, r)) for r in rows]
+        return live_rows(tx, "accounts", _COLS, "username = ?", (username.strip().lower(),))
 
 
 def public_account(acct):
@@ -67,7 +65,7 @@ def _compound_for(given):
     rt = runtime()
     refuse_at_node()
     with rt.store.read() as tx:
-        ids = [r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))]
+        ids = live_ids(tx, "compounds")
     served = served_compounds()
     if served is not None:
         ids = [i for i in ids if i in served]
@@ -262,7 +260,7 @@ def list_accounts():
     """List the accounts of the compounds the caller serves (never their password hashes)."""
     served = served_compounds()
     with runtime().store.read() as tx:
-        rows = tx.rows(f"SELECT {', '.join(_COLS)} FROM accounts WHERE _deleted = ? ORDER BY username", (False,))
+        rows = live_tuples(tx, "accounts", _COLS, order="username")
     listed = runtime().state(SERVED_KEY, {}) if runtime().role == "hub" else {}
     accounts = [public_account(dict(zip(_COLS, r))) for r in rows]
     for a in accounts:
@@ -304,7 +302,7 @@ def _list_compounds(acct, compounds):
     """Record the compounds an account serves besides its own (each must exist and be served by the caller)."""
     rt = runtime()
     with rt.store.read() as tx:
-        known = {r[0] for r in tx.rows("SELECT id FROM compounds WHERE _deleted = ?", (False,))}
+        known = set(live_ids(tx, "compounds"))
     for cid in compounds:
         if cid not in known:
             raise ApiError(400, f"no compound {cid}", fields={"compounds": "unknown compound"})

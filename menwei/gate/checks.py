@@ -6,12 +6,12 @@ from sync.ids import new_id
 
 from menwei.web.errors import ApiError
 from menwei.gate.labels import normalise_plate, room_label
-from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, one_row, operator_on_duty
+from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, operator_on_duty
 from menwei.gate.rules import Crossing, judge
 from menwei.times import iso
 from menwei.privacy import mask_phone
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, one_row
 from menwei.web.auth import allow, signed_in_name
 from menwei.web.openapi import accepts
 

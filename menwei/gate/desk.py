@@ -9,12 +9,12 @@ from sync.tables import DELETED
 from menwei.gate.labels import ROOM, fold
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.queries import household_outings, load_rules, one_row
+from menwei.gate.queries import household_outings, load_rules
 from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound, live_rows
+from menwei.store.queries import current_compound, live_rows, one_row
 from menwei.web.auth import allow, current_principal, served_clause, served_compounds, signed_in_name
 from menwei.web.openapi import accepts
 

@@ -13,7 +13,7 @@ from menwei.gate.queries import QR_PREFIX
 from menwei.gate.labels import room_order
 from menwei.times import iso, local_text, parse
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, live_tuples, one_row
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
 
@@ -89,11 +89,10 @@ def new_code(tx):
 
 
 def _lookup(tx, table, row_id, what):
-    cols = ["id"] + list(runtime().catalog[table].field_names)
-    rows = tx.rows(f"SELECT {', '.join(cols)} FROM {table} WHERE id = ? AND {DELETED} = ?", (row_id, False))
-    if not rows:
+    row = one_row(tx, table, "id = ?", (row_id,))
+    if row is None:
         raise ApiError(404, f"no {table[:-1]} {row_id}", fields={what: "unknown"})
-    return dict(zip(cols, rows[0]))
+    return row
 
 
 @api.post("")
@@ -136,12 +135,11 @@ def issue_for_building(body):
     now = rt.wall()
     with rt.store.read() as tx:
         building = _lookup(tx, "buildings", body["building_id"], "building_id")
-        households = tx.rows(f"SELECT id, label FROM households WHERE building_id = ? AND {DELETED} = ? "
-                             "ORDER BY label", (building["id"], False))
-        have = {r[0] for r in tx.rows(
-            f"SELECT household_id FROM passes WHERE kind = 'outing' AND {DELETED} = ? AND "
-            "(revoked IS NULL OR revoked = ?) AND (valid_until IS NULL OR valid_until > ?)",
-            (False, False, iso(now)))}
+        households = live_tuples(tx, "households", ("id", "label"), "building_id = ?", (building["id"],), order="label")
+        have = {r[0] for r in live_tuples(
+            tx, "passes", ("household_id",),
+            "kind = 'outing' AND (revoked IS NULL OR revoked = ?) AND (valid_until IS NULL OR valid_until > ?)",
+            (False, iso(now)))}
         writes, codes = [], set()
         for hid, _label in households:
             if hid in have:

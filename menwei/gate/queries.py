@@ -3,7 +3,7 @@ pages that must know which compound they serve."""
 from sync.tables import DELETED
 
 from menwei.gate.rules import COUNTED_OUTING_SQL, RULE_FIELDS, rules_in_force
-from menwei.runtime import runtime
+from menwei.store.queries import live_rows
 from menwei.times import iso, parse
 
 #: What a pass's QR code holds before the pass code: ``MENWEI:K7QM2XPA``.
@@ -19,20 +19,10 @@ def operator_on_duty(tx, node_id):
     return rows[0][0] if rows else None
 
 
-def one_row(tx, table, where, params):
-    """One live row of ``table`` matching ``where`` as a dict of its fields, or None."""
-    t = runtime().catalog[table]
-    cols = ["id"] + list(t.field_names)
-    rows = tx.rows(f"SELECT {', '.join(cols)} FROM {table} WHERE {where} AND {DELETED} = ? LIMIT 1",
-                   [*params, False])
-    return dict(zip(cols, rows[0])) if rows else None
-
-
 def rule_rows(tx, compound_id):
     """Every control rule row of a compound (each states only the fields it changes)."""
     cols = ("id", "building_id", "effective_from", "notes") + RULE_FIELDS
-    rows = [dict(zip(cols, r)) for r in tx.rows(
-        f"SELECT {', '.join(cols)} FROM control_rules WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))]
+    rows = live_rows(tx, "control_rules", cols, "compound_id = ?", (compound_id,))
     for r in rows:
         if r["work_pass_needs_certificate"] is not None:
             r["work_pass_needs_certificate"] = bool(r["work_pass_needs_certificate"])

@@ -8,6 +8,7 @@ from sync.tables import DELETED
 
 from menwei.gate import labels
 from menwei.gate.labels import fold, looks_like_plate, normalise_plate
+from menwei.store.queries import live_tuples
 
 MAX_RESULTS = 20
 LIKE = "LIKE ? ESCAPE '\\'"  # with a like_pattern(): what is typed is matched literally
@@ -67,13 +68,12 @@ def search(tx, q):
     label = room_label(q)
     if label:
         exact = not label.endswith("-")
-        rows = tx.rows(f"SELECT id, label FROM households WHERE label {'= ?' if exact else LIKE} AND {DELETED} = ? "
-                       "AND merged_into IS NULL "
-                       "ORDER BY label LIMIT ?", (label if exact else like_pattern(label, False), False, MAX_RESULTS))
+        match = f"label {'= ?' if exact else LIKE} AND merged_into IS NULL"
+        rows = live_tuples(tx, "households", ("id", "label"), match, (label if exact else like_pattern(label, False),),
+                           order="label", limit=MAX_RESULTS)
         if not rows and exact:
-            rows = tx.rows(f"SELECT id, label FROM households WHERE label {LIKE} AND {DELETED} = ? "
-                           "AND merged_into IS NULL ORDER BY label "
-                           "LIMIT ?", (like_pattern(label, False), False, MAX_RESULTS))
+            rows = live_tuples(tx, "households", ("id", "label"), f"label {LIKE} AND merged_into IS NULL",
+                               (like_pattern(label, False),), order="label", limit=MAX_RESULTS)
         out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
     if re.fullmatch(r"\d{17}[\dXx]", q):  # an ID card number, typed or read: exact match only
         for r in tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
@@ -82,8 +82,7 @@ def search(tx, q):
         return out
     if _CODE.match(q):
         code = q.upper().removeprefix("MENWEI:")
-        for r in tx.rows(f"SELECT id, code, kind, holder_name, household_id FROM passes WHERE code = ? AND {DELETED} = ?",
-                         (code, False)):
+        for r in live_tuples(tx, "passes", ("id", "code", "kind", "holder_name", "household_id"), "code = ?", (code,)):
             out.append({"kind": "pass", "id": r[0], "label": r[1], "detail": f"{r[2]} {r[3] or ''}".strip(),
                         "household_id": r[4]})
     if looks_like_plate(q):  # stored plates are normalised (labels.normalise_plate), so is what was typed

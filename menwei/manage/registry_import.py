@@ -3,8 +3,8 @@ import re
 from dataclasses import dataclass, field
 
 from sync.ids import new_id
-from sync.tables import DELETED
 
+from menwei.store.queries import live_tuples, names_of
 from menwei.store.spreadsheets import find_header, read_rows
 
 _ADDRESS = re.compile(r"^\s*(\d+)\s*(?:栋|幢|号楼|-|—)\s*(\d+)\s*(?:室|号)?\s*$")
@@ -94,12 +94,12 @@ def import_residents(replica, compound_id, path, sheet=None, mapping=None, progr
             seen_ids[data["id_number"]] = n
         parsed.append((n, data))
     with replica.store.read() as tx:
-        buildings = {r[1]: r[0] for r in tx.rows(
-            f"SELECT id, number FROM buildings WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))}
-        households = {r[1]: r[0] for r in tx.rows(
-            f"SELECT id, label FROM households WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))}
-        residents = tx.rows(f"SELECT id, household_id, name, id_number FROM residents "
-                            f"WHERE compound_id = ? AND {DELETED} = ?", (compound_id, False))
+        buildings = {number: bid for bid, number in names_of(tx, "buildings", "number", "compound_id = ?",
+                                                             (compound_id,)).items()}
+        households = {label: hid for hid, label in names_of(tx, "households", "label", "compound_id = ?",
+                                                            (compound_id,)).items()}
+        residents = live_tuples(tx, "residents", ("id", "household_id", "name", "id_number"), "compound_id = ?",
+                                (compound_id,))
         stored = tx.load_rows("residents", [r[0] for r in residents])  # {id: [values, versions]}
         marks = {(r[0], r[1]): [r[2], r[3]] for r in tx.rows(
             "SELECT row_id, field, hlc, origin FROM import_marks WHERE tbl = 'residents'")}

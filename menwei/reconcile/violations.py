@@ -5,11 +5,12 @@ Each finding has a ``kind`` and a stable ``key`` so that a coordinator's acknowl
 """
 from collections import defaultdict
 
-from sync.sql_store import DELETED, decode_versions
+from sync.sql_store import decode_versions
 from sync.clock import physical_ms
 
 from menwei.gate.queries import load_rules
 from menwei.gate.rules import is_counted_outing, outing_quota, pass_problems
+from menwei.store.queries import live_tuples
 from menwei.times import iso, local_text
 
 KINDS = ("quota_exceeded", "pass_misused", "out_twice", "duplicate_room")
@@ -144,8 +145,8 @@ def _out_twice(events, since, until, tz):
 
 
 def _duplicate_rooms(tx, compound_id):
-    rows = tx.rows(f"SELECT id, building_id, room, label, _v FROM households WHERE compound_id = ? AND {DELETED} = ? "
-                   "AND merged_into IS NULL", (compound_id, False))
+    rows = live_tuples(tx, "households", ("id", "building_id", "room", "label", "_v"),
+                       "compound_id = ? AND merged_into IS NULL", (compound_id,))
     groups = defaultdict(list)
     for hid, building_id, room, label, versions in rows:
         groups[(building_id, _room_key(room))].append((hid, label, versions))
@@ -171,6 +172,6 @@ def _room_key(room):
 
 
 def _acks(tx, compound_id):
-    rows = tx.rows(f"SELECT kind, key, note, acked_by, acked_at FROM violation_acks WHERE compound_id = ? AND {DELETED} = ?",
-                   (compound_id, False))
+    rows = live_tuples(tx, "violation_acks", ("kind", "key", "note", "acked_by", "acked_at"), "compound_id = ?",
+                       (compound_id,))
     return {(r[0], r[1]): {"note": r[2], "by": r[3], "at": r[4]} for r in rows}

@@ -14,6 +14,7 @@ from sync.tables import DELETED
 
 from menwei.times import iso
 from menwei.tables import ORDER_STATUSES
+from menwei.store.queries import live_tuples
 
 COUNTERS = ("out", "in", "denied", "fevers", "visitors", "currently_out", "open_incidents")
 OPEN_INCIDENT = ("open", "investigating")
@@ -164,9 +165,8 @@ def open_incidents(tx, scope):
 def building_labels(tx, compound_ids):
     """{building id: "20栋" or its number} of the compounds."""
     marks = ", ".join("?" * len(compound_ids))
-    return {bid: (name or f"{number}栋") for bid, number, name in tx.rows(
-        f"SELECT id, number, name FROM buildings WHERE compound_id IN ({marks}) AND {DELETED} = ?",
-        [*compound_ids, False])}
+    return {bid: (name or f"{number}栋") for bid, number, name in live_tuples(
+        tx, "buildings", ("id", "number", "name"), f"compound_id IN ({marks})", compound_ids)}
 
 
 def figures(tx, scope, now_ms, pg=False):

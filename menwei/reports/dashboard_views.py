@@ -5,8 +5,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from sync.tables import DELETED
-
 from menwei.reports import charts
 from menwei.web.auth import ROLES, allow, current_principal, served_compounds
 from menwei.reports.dashboard import MAX_DAYS, Scope, figures, node_health
@@ -17,7 +15,7 @@ from menwei.gate.rules import DEFAULTS
 from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
-from menwei.store.queries import pending_changes
+from menwei.store.queries import exists, live_ids, live_tuples, pending_changes
 
 api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("dashboard", __name__, template_folder="templates")
@@ -39,7 +37,7 @@ def _local_day_start(ms, tz):
 def compounds_of(tx, given):
     """The compounds asked for: the one named (it must exist here), a node's own, or every one at the hub."""
     rt = runtime()
-    ids = [r[0] for r in tx.rows(f"SELECT id FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))]
+    ids = live_ids(tx, "compounds", order="name")
     served = served_compounds()
     if served is not None:  # an account at the hub sees the compounds it serves
         ids = [i for i in ids if i in served]
@@ -79,8 +77,7 @@ def scope_from_request(extra=()):
         compound_ids = compounds_of(tx, request.args.get("compound_id"))
         if building_id is not None:
             marks = ", ".join("?" * len(compound_ids))
-            if not tx.rows(f"SELECT 1 FROM buildings WHERE id = ? AND compound_id IN ({marks}) AND {DELETED} = ?",
-                           (building_id, *compound_ids, False)):
+            if not exists(tx, "buildings", f"id = ? AND compound_id IN ({marks})", (building_id, *compound_ids)):
                 raise ApiError(400, f"no building {building_id} in this compound", fields={"building_id": "unknown"})
     return Scope(compound_ids, origin, building_id, since, until, tz_name)
 
@@ -143,11 +140,11 @@ def choices(scope, data):
     """What the filter form offers: compounds, gates (registered nodes and gates seen) and buildings."""
     rt = runtime()
     with rt.store.read() as tx:
-        compounds = [c for c in tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+        compounds = [c for c in live_tuples(tx, "compounds", ("id", "name"), order="name")
                      if served_compounds() is None or c[0] in served_compounds()]
         marks = ", ".join("?" * len(scope.compound_ids))
-        buildings = tx.rows(f"SELECT id, number, name FROM buildings WHERE compound_id IN ({marks}) AND {DELETED} = ?",
-                            (*scope.compound_ids, False))
+        buildings = live_tuples(tx, "buildings", ("id", "number", "name"), f"compound_id IN ({marks})",
+                                scope.compound_ids)
     gates = {g["gate"] for g in data["gates"] if g["gate"]} | {n["id"] for n in data["nodes"]}
     if scope.origin:
         gates.add(scope.origin)

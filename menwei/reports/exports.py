@@ -19,6 +19,7 @@ from menwei.web.errors import ApiError
 from menwei.times import iso
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
+from menwei.store.queries import live_tuples
 from menwei.store.spreadsheets import attachment, csv_safe, download, write_xlsx
 
 api = Blueprint("exports_api", __name__, url_prefix="/api/v1")
@@ -151,7 +152,7 @@ def exports_page():
     """Every replicated table with its CSV and XLSX links, narrowed by compound and period."""
     rt = runtime()
     with rt.store.read() as tx:
-        compounds = [c for c in tx.rows(f"SELECT id, name FROM compounds WHERE {DELETED} = ? ORDER BY name", (False,))
+        compounds = [c for c in live_tuples(tx, "compounds", ("id", "name"), order="name")
                      if served_compounds() is None or c[0] in served_compounds()]
     query = {k: v for k, v in request.args.items() if k in ("compound_id", "from", "to") and v}
     tables = [{"name": t.name, "pii": [f.name for f in t.fields if f.pii], "time": TIME_FIELDS.get(t.name),

@@ -5,8 +5,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from sync.tables import DELETED
-
 from menwei.reports.audit import entries
 from menwei.web.auth import allow, served_compounds
 from menwei.reports.dashboard import COUNTERS, Scope
@@ -14,7 +12,7 @@ from menwei.reports.dashboard_views import REASONS, STATUSES, chart_set, dashboa
 from menwei.web.errors import ApiError
 from menwei.web.periods import bounds
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound
+from menwei.store.queries import current_compound, live_tuples
 from menwei.store.spreadsheets import download, write_xlsx
 
 pages = Blueprint("reports", __name__, template_folder="templates")
@@ -41,7 +39,7 @@ def _daily_scope():
     with rt.store.read() as tx:
         cid = request.args.get("compound_id") or rt.compound_id or \
             current_compound(tx, field="compound_id")
-        row = tx.rows(f"SELECT name FROM compounds WHERE id = ? AND {DELETED} = ?", (cid, False))
+        row = live_tuples(tx, "compounds", ("name",), "id = ?", (cid,))
     if not row or (rt.role == "node" and cid != rt.compound_id):
         raise ApiError(400, f"no compound {cid} here", fields={"compound_id": "unknown compound"})
     start = int(dt.datetime.combine(day, dt.time(), tz).timestamp() * 1000)

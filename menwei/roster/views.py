@@ -13,7 +13,7 @@ from menwei.times import iso, parse
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
 from menwei.times import local_text
 from menwei.runtime import runtime
-from menwei.store.queries import current_compound, live_rows
+from menwei.store.queries import current_compound, live_rows, live_tuples
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.web.auth import allow, served_clause
 from menwei.web.openapi import accepts
@@ -182,8 +182,7 @@ def on_duty_view():
 def _stamp(shift_id, field, must_be_empty, must_be_set=None):
     rt = runtime()
     with rt.store.read() as tx:
-        rows = tx.rows(f"SELECT {field}, {must_be_set or field} FROM shifts WHERE id = ? AND {DELETED} = ?",
-                       (shift_id, False))
+        rows = live_tuples(tx, "shifts", (field, must_be_set or field), "id = ?", (shift_id,))
     if not rows:
         raise ApiError(404, f"no shift {shift_id}")
     if must_be_empty and rows[0][0]:
@@ -235,9 +234,9 @@ def list_handovers():
     if not post_id:
         raise ApiError(400, "post_id is required", fields={"post_id": "missing"})
     with runtime().store.read() as tx:
-        rows = tx.rows(f"SELECT id, shift_id, note, written_at FROM handovers WHERE post_id = ? AND {DELETED} = ? "
-                       "ORDER BY written_at DESC LIMIT 100", (post_id, False))
-    return {"handovers": [dict(zip(("id", "shift_id", "note", "written_at"), r)) for r in rows]}
+        rows = live_rows(tx, "handovers", ("id", "shift_id", "note", "written_at"), "post_id = ?", (post_id,),
+                         order="written_at DESC", limit=100)
+    return {"handovers": rows}
 
 
 WEEKDAYS = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat", "周日 Sun")
