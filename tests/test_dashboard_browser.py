@@ -63,7 +63,7 @@ def test_the_dashboard_shows_the_figures_of_the_crossings(console):
     expect(console.locator("#reasons tr[data-reason=fever]")).to_contain_text("1")
     assert console.locator("svg.chart").count() == 3
     assert console.locator("#chart-temperatures svg rect").count() >= 2  # 36.5 °C and 38.5 °C
-    # Choosing the other door's figures narrows every figure to what was recorded there: nothing.
+    # Choosing building 1 narrows the figures to its household's crossings: 王五 out and back in, no fever.
     console.select_option("#filters select[name=building_id]", console.gate.b1)
     console.click("#filters button[type=submit]")
     console.wait_for_url(f"**building_id={console.gate.b1}**")

@@ -61,7 +61,7 @@ def test_compound_is_lujing_shuian_in_yushui_district_xinyu():
     assert "新余市" in compound["address"] and compound["address"].endswith("号")
 
 
-def test_about_thirty_buildings_with_18_to_33_floors_and_consistent_names():
+def test_about_thirty_buildings_with_6_to_33_floors_and_consistent_names():
     buildings = DATA["buildings"]
     assert 28 <= len(buildings) <= 32
     assert len({b["number"] for b in buildings}) == len(buildings)
@@ -120,7 +120,7 @@ def test_default_seed_is_2020():
     assert generate_compound() == generate_compound(2020)
 
 
-def test_invariants_hold_for_other_seeds():
+def test_totals_building_20_and_the_one_hubei_plate_hold_for_other_seeds():
     for seed in (0, 1, 42, 31337):
         data = generate_compound(seed)
         assert 1280 <= len(data["households"]) <= 1320
@@ -246,10 +246,10 @@ def test_about_one_car_per_three_households():
     assert 0.28 <= ratio <= 0.38
 
 
-def test_generation_takes_well_under_a_second():
-    start = time.perf_counter()
+def test_generation_takes_well_under_a_second_of_cpu():
+    start = time.process_time()  # the generator's own work: wall time on a shared machine measures its neighbours
     generate_compound(99)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def test_module_imports_only_random_uuid_and_datetime():
@@ -264,4 +264,7 @@ def test_module_imports_only_random_uuid_and_datetime():
 
 
 def test_public_functions_have_docstrings():
-    assert generate_compound.__doc__ and id_check_digit.__doc__
+    public = [f for name, f in vars(demo_data).items()
+              if callable(f) and not name.startswith("_") and getattr(f, "__module__", None) == demo_data.__name__]
+    assert generate_compound in public and id_check_digit in public
+    assert [f.__name__ for f in public if not (f.__doc__ or "").strip()] == []

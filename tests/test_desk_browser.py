@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"Chromium not found a
 def desk(gate, browser):
     """The east gate's desk page, opened after the hub went down."""
     from menwei.times import iso
-    gate.hub_row("passes", kind="outing", code="K7Q2M9", household_id=gate.h101, holder_name="王五")
+    pass_id = gate.hub_row("passes", kind="outing", code="K7Q2M9", household_id=gate.h101, holder_name="王五")
     gate.rule(level="closed")
     gate.east.make_account("operator")  # accounts are made at the hub: before it goes down
     gate.sync()
@@ -24,11 +24,17 @@ def desk(gate, browser):
     outside = []
     page.on("request", lambda req: None if req.url.startswith(server.url) else outside.append(req.url))
     gate.east.sign_in(page, server.url, "operator")
-    page.gate, page.outside, page.iso = gate, outside, iso
+    page.gate, page.outside, page.iso, page.pass_id = gate, outside, iso, pass_id
     yield page
     page.close()
     server.stop()
     assert outside == [], f"the desk fetched from outside this node: {outside}"
+
+
+def _recorded(page):
+    """The gate events in the node's own database (not what the page shows)."""
+    names = page.gate.east.rt.catalog["gate_events"].field_names
+    return [dict(zip(names, row)) for row in page.gate.east.table("gate_events").values()]
 
 
 def _find(page, query):
@@ -59,6 +65,8 @@ def test_find_by_room_and_allow_an_outing(desk):
     verdict = _check(desk, "20栋1702", "36.6")
     assert "放行" in verdict.inner_text() and "allowed" in verdict.get_attribute("class")
     expect(desk.locator("#events tbody tr")).to_have_count(1)
+    assert [(e["household_id"], e["direction"], e["decision"]) for e in _recorded(desk)] == [
+        (desk.gate.h1702, "out", "allowed")]
 
 
 def test_find_by_pinyin_initials_and_deny_the_second_outing(desk):
@@ -73,6 +81,8 @@ def test_find_by_pinyin_initials_and_deny_the_second_outing(desk):
 def test_find_by_pass_code_and_deny_for_fever_with_an_alert(desk):
     verdict = _check(desk, "k7q2m9", "38.4")
     assert desk.locator("#verdict li[data-code=fever]").count() == 1 and "denied" in verdict.get_attribute("class")
+    assert [(e["pass_id"], e["household_id"], e["decision"]) for e in _recorded(desk)] == [
+        (desk.pass_id, desk.gate.h101, "denied")]  # the code as typed found 王五's pass
     expect(desk.locator("#alerts")).to_contain_text("发热警报")
     expect(desk.locator("#alerts")).to_contain_text("38.4")
 
@@ -87,7 +97,7 @@ def test_choosing_a_resident_from_the_card_and_switching_to_english(desk):
     assert [e["person_name"] for e in events] == ["张三"]
 
 
-def test_register_a_delivery_worker_at_the_desk(desk):
+def test_a_delivery_worker_entered_as_a_visitor_is_denied_with_the_reason_and_recorded(desk):
     desk.keyboard.press("Alt+v")
     desk.fill("#v_name", "快递员刘")
     desk.fill("#v_id", "360502199001011234")
