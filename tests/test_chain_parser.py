@@ -116,3 +116,28 @@ def test_a_line_far_longer_than_anyone_writes_is_kept_flagged_and_read_quickly()
         assert time.perf_counter() - t < 1
         assert line.room == "20-1702" and line.items == [] and line.notes[0].endswith("…")
         assert "太长" in line.flags[0] and "too long" in line.flags[0]
+
+
+def test_the_parser_stays_pure_no_web_or_database_framework_is_imported():
+    import subprocess
+    import sys
+    code = ("import sys, menwei.basket.chain_parser\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug', 'sqlalchemy', 'sync'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("typed", ["20-1702", "20栋1702", "20栋1702室", "20号楼1702", "20幢1702号", "20#1702",
+                                   "20/1702", "20—1702", "20－1702", "２０栋１７０２"])
+def test_a_room_written_in_a_chain_line_reads_as_the_desk_and_gate_read_it_typed(typed):
+    from menwei.gate.labels import fold, room_label
+    assert room_label(typed) == "20-1702"  # the desk's search box and the gate check
+    line = parse_line(f"1. {typed} 张三 白菜2斤")
+    assert line.room == "20-1702" and [i.item for i in line.items] == ["白菜"], (line.room, fold(typed))
+
+
+def test_chat_forms_the_desk_does_not_take_still_read_in_a_chain_line():
+    rooms = {"13-1304", "13-1305", "20-1702"}
+    assert parse_line("2. 13楼04 王阿姨 鸡蛋1板", building="13", rooms=rooms).room == "13-1304"
+    assert parse_line("3. 1702 李四 大米1袋", building="20", rooms=rooms).room == "20-1702"
+    assert parse_line("4. 和1305一样", building="13", rooms=rooms).ref == "13-1305"

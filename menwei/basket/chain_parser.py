@@ -18,6 +18,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from menwei.gate.labels import BUILDING_MARK, ROOM_IN_TEXT, ROOM_MARK, find_room, registry_label
+
 UNITS = ("公斤", "千克", "斤", "两", "克", "kg", "g", "个", "只", "板", "箱", "瓶", "袋", "包", "盒", "把", "颗",
          "根", "条", "桶", "提", "份", "块", "罐", "支", "棵", "头", "串", "捆", "盒", "听", "片", "卷", "排")
 _UNIT_RE = "|".join(sorted(set(UNITS), key=len, reverse=True))
@@ -47,9 +49,6 @@ _NOTE_SUFFIXES = ("也行", "都行", "就行", "也可以", "都可以", "没�
 # "另外要一瓶老抽", "还要两斤土豆": a verb before the quantity, the item after it.
 _VERB_QTY_ITEM = re.compile(rf"^(?P<lead>{_WORD}*?)(?:另外要|还要|再要|要|买|来)(?P<rest>{_QTY}\s*(?:{_UNIT_RE}){_WORD}+)$")
 _NUMBER = re.compile(r"^\s*(?:第\s*)?(\d{1,3})\s*(?:[.、．):：）]|(\s))\s*")
-_ROOM = re.compile(r"(?<!\d)(\d{1,2})\s*(?:栋|幢|号楼|-|—|－|#|/)\s*(\d{3,4})(?:室|号)?(?!\d)")
-_FLOOR_UNIT = re.compile(r"(?<!\d)(?:(\d{1,2})\s*(?:栋|幢|号楼)\s*)?(\d{1,2})\s*楼\s*(\d{1,2})(?:室|号)?(?!\d)")
-_BARE_ROOM = re.compile(r"(?<!\d)(\d{3,4})(?:室|号)?(?!\d|\s*[斤克个只板箱瓶袋包盒元块年月日点:.]|\s*kg)")
 _SEP = re.compile(r"[\s,，、;；+＋/()（）\[\]【】。!！]+")
 _CLAUSE_SEP = re.compile(r"[\s,，;；。!！()（）]+")
 _SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
@@ -79,7 +78,7 @@ _REMOVE_PRE = re.compile(r"^(?:不要|去掉|删掉|删除|取消)(?P<x>.+?)了?
 _REMOVE_POST = re.compile(r"^(?P<x>.+?)(?:也不要了|就不要了|不要了|去掉|删掉|取消|不要)$")
 _ADD_PRE = re.compile(rf"^(?:麻烦)?(?:再帮我加|帮我加|再帮忙加|再加|多加|追加|另加|再要|再来|加(?={_QTY}))(?P<y>.+)$")
 _ADD_POST = re.compile(rf"^(?P<x>{_WORD}+?)(?:再加|多加|加)(?P<y>{_QTY}\s*(?:{_UNIT_RE}))$")
-_REF_ROOM = r"(?:\d{1,2}\s*(?:栋|幢|号楼|-|—|－|#)\s*)?\d{3,4}(?:室|号)?"
+_REF_ROOM = rf"(?:\d{{1,2}}\s*(?:{BUILDING_MARK})\s*)?\d{{3,4}}(?:{ROOM_MARK})?"  # the room grammar of labels.py
 _REPEAT_ROOM = re.compile(rf"(?:跟|和|同|与|照)\s*(?P<r>{_REF_ROOM})\s*(?:家|的)?\s*(?:一样的?|相同|同款|来一份|一份)?"
                           rf"|(?P<r2>{_REF_ROOM})\s*(?:家|的)?\s*(?:同款|一样)")
 _REPEAT_ABOVE = re.compile(r"同上|(?:跟|和|同|与)\s*楼上\s*(?:的)?\s*(?:一样的?|相同|同款)?")
@@ -172,44 +171,10 @@ class ChainLine:
     quoted: list = field(default_factory=list)    # quoted text: kept, never the line's own room
 
 
-def room_label(building, number, rooms=None):
-    """The registry label of a room: ``20``, ``0305`` → ``20-305`` (or ``20-0305`` if that is the registry's)."""
-    b = str(int(building)) if str(building).isdigit() else str(building)
-    plain, raw = f"{b}-{int(number)}", f"{b}-{number}"
-    if rooms is not None and plain not in rooms and raw in rooms:
-        return raw
-    return plain
-
-
-def _floor_unit_allowed(building, rooms):
-    """Whether the building's rooms are numbered floor + two-digit unit (1702 = floor 17, unit 02)."""
-    if rooms is None:
-        return True
-    mine = [r.split("-", 1)[1] for r in rooms if r.split("-", 1)[0] == str(building)]
-    return bool(mine) and all(re.fullmatch(r"\d{3,4}", r) and r[-2:] != "00" for r in mine)
-
-
-def _find_room(text, building, rooms):
-    """(room label, text without it) — or (None, text)."""
-    m = _ROOM.search(text)
-    if m:
-        return room_label(m.group(1), m.group(2), rooms), text[:m.start()] + " " + text[m.end():]
-    m = _FLOOR_UNIT.search(text)
-    if m:
-        b = m.group(1) or building
-        if b and _floor_unit_allowed(str(int(b)), rooms):
-            return room_label(b, f"{int(m.group(2))}{int(m.group(3)):02d}", rooms), \
-                text[:m.start()] + " " + text[m.end():]
-    m = _BARE_ROOM.search(text)
-    if m and building:
-        return room_label(building, m.group(1), rooms), text[:m.start()] + " " + text[m.end():]
-    return None, text
-
-
 def _ref_room(text, building, rooms):
-    room, _ = _find_room(text, building, rooms)
+    room, _ = find_room(text, building, rooms)
     if room is None and re.fullmatch(r"\d{3,4}", text.strip("室号 ")) and building:
-        room = room_label(building, text.strip("室号 "), rooms)
+        room = registry_label(building, text.strip("室号 "), rooms)
     return room
 
 
@@ -260,7 +225,7 @@ def parse_line(raw, line_no=1, building=None, rooms=None, names=None):
     if len(text) > MAX_LINE_CHARS:
         # Some of the patterns below cost the square of a line's length: a line far longer than anyone
         # writes in a chain (or sent to stall the node) is kept, with its room, for a person to read.
-        out.room, _ = _find_room(text[:40], building, rooms)
+        out.room, _ = find_room(text[:40], building, rooms)
         out.notes.append(text[:MAX_LINE_CHARS] + "…")
         out.flags.append(f"这一行太长（{len(text)}字），请人工核对 / line too long to read ({len(text)} characters)")
         return out
@@ -274,7 +239,7 @@ def parse_line(raw, line_no=1, building=None, rooms=None, names=None):
         text = text[m.end():]
     text = _SEPARATOR.sub(" ", text).strip()
     m = _NUMBER.match(text)
-    if m and not _ROOM.match(text) and not (m.group(2) is not None and len(m.group(1)) >= 3):
+    if m and not ROOM_IN_TEXT.match(text) and not (m.group(2) is not None and len(m.group(1)) >= 3):
         out.number = int(m.group(1))
         text = text[m.end():]
     if _EXAMPLE.match(text):
@@ -287,15 +252,15 @@ def parse_line(raw, line_no=1, building=None, rooms=None, names=None):
     else:
         m = _REPEAT_QUOTED.search(text) if out.quoted else None
         if m:
-            out.ref = next((r for r in (_find_room(q, building, rooms)[0] for q in out.quoted) if r), "above")
+            out.ref = next((r for r in (find_room(q, building, rooms)[0] for q in out.quoted) if r), "above")
         else:
             m = _REPEAT_ABOVE.search(text)
             if m:
-                quoted_room = next((r for r in (_find_room(q, building, rooms)[0] for q in out.quoted) if r), None)
+                quoted_room = next((r for r in (find_room(q, building, rooms)[0] for q in out.quoted) if r), None)
                 out.ref = quoted_room or "above"
     if m:
         text = text[:m.start()] + " " + text[m.end():]
-    out.room, text = _find_room(text, building, rooms)
+    out.room, text = find_room(text, building, rooms)
     if out.room is None and out.ref is None:
         bare = text.strip()
         if not bare or _CHATTER.search(bare):
@@ -567,7 +532,7 @@ def same_line(a, b):
     def key(text):
         text = normalise(text or "").strip()
         m = _NUMBER.match(text)
-        if m and not _ROOM.match(text):
+        if m and not ROOM_IN_TEXT.match(text):
             text = text[m.end():]
         return re.sub(r"\s+", " ", text)
     return key(a) == key(b)
