@@ -28,7 +28,11 @@ AUTH = {"Authorization": f"Bearer {ADMIN}"}
 PASSWORD = "门卫-test-password"
 
 
+#: PostgreSQL hub schemas this run made: lent to one test at a time, emptied for the next, dropped at the end.
 _pg_schemas = []
+_pg_free = []  # schemas whose test is over: the next hub takes one, its tables emptied
+_pg_lent = None  # schemas lent to the running test; None outside a test (e.g. a module fixture: a schema of its own)
+_pg_reused = []  # one entry per hub that got an emptied schema instead of a new one (the run's summary counts them)
 
 
 def after_statement(monkeypatch, marker, action):
@@ -47,32 +51,137 @@ def after_statement(monkeypatch, marker, action):
     return fired
 
 
-def hub_database_url(tmp_path):
-    """A fresh hub database: an SQLite file, or a new schema of the test PostgreSQL database."""
+def _pg_engine():
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+    return create_engine(PG_URL, poolclass=NullPool)
+
+
+def _pg_url(schema):
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def _emptied(schema):
+    """Empty a schema a finished test's hub used, for the next hub; False if it is not a whole hub database at
+    the newest revision any more (a test migrated or broke it) or a straggler holds a lock on it: not reused."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from menwei.store import schema_fast
+    from menwei.store.db import db
+    eng = _pg_engine()
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            tables = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :s"),
+                                                 {"s": schema})}
+            if tables != set(db.metadata.tables) | {"alembic_version"}:
+                return False
+            if [r[0] for r in conn.execute(text(f"SELECT version_num FROM {schema}.alembic_version"))] \
+                    != [schema_fast.head()]:
+                return False
+            # One statement for every table; RESTART IDENTITY: log positions start again at 1, as in a new database.
+            conn.execute(text("TRUNCATE " + ", ".join(f"{schema}.{t}" for t in sorted(db.metadata.tables))
+                              + " RESTART IDENTITY"))
+        return True
+    except DBAPIError:  # a straggler's lock (lock_timeout): this schema is not reused, only dropped at the end
+        return False
+    finally:
+        eng.dispose()
+
+
+def hub_database_url(tmp_path, fresh=False):
+    """A hub database: an SQLite file, or a schema of the test PostgreSQL database.
+
+    On PostgreSQL a test's schemas are reused by later tests with their tables emptied (creating and dropping
+    one per test was most of the PostgreSQL pass's extra time); ``fresh``: a new, empty schema (migration tests).
+    """
+    if _no_hub_database:
+        pytest.fail("this module is listed in NO_HUB_DATABASE (tests/conftest.py) but opens a hub database: "
+                    "remove it from the list, it belongs to both passes", pytrace=False)
     if not PG_URL:
         return f"sqlite:///{tmp_path}/hub.db"
+    pooled = not fresh and _pg_lent is not None
+    while pooled and _pg_free:
+        schema = _pg_free.pop()
+        if _emptied(schema):
+            _pg_reused.append(schema)
+            _pg_lent.append(schema)
+            return _pg_url(schema)
     import uuid as _uuid
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     schema = "t_" + _uuid.uuid4().hex[:12]
-    eng = create_engine(PG_URL)
+    eng = _pg_engine()
     with eng.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     eng.dispose()
     _pg_schemas.append(schema)
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    if pooled:
+        _pg_lent.append(schema)
+    return _pg_url(schema)
+
+
+@pytest.fixture(autouse=True)
+def _lend_pg_schemas(request):
+    """Schemas the test's hubs used go back to the pool once every fixture of the test is torn down."""
+    global _pg_lent, _no_hub_database
+    _pg_lent, _no_hub_database = [], request.path.name in NO_HUB_DATABASE
+    yield
+    _pg_free.extend(_pg_lent)
+    _pg_lent, _no_hub_database = None, False
+
+
+#: Test modules that never open a hub database (pure logic, nodes, the deployment files, hubs on SQLite files
+#: they name): the PostgreSQL pass would run them again unchanged, so they run in the SQLite pass only.
+#: hub_database_url fails a test of these modules in either pass: such a module belongs to both.
+NO_HUB_DATABASE = {"test_bench_scripts.py", "test_chain_corpus.py", "test_chain_parser.py", "test_checkpoint.py",
+                   "test_configuration.py", "test_demo_data.py", "test_deploy.py", "test_gate_rules.py", "test_ids.py",
+                   "test_merge.py", "test_roster.py"}
+_no_hub_database = False  # the running test is of one of those modules
+#: Browser modules that drive a node's pages only and assert only what the node shows (their hub only sets up
+#: rows and accounts, as hundreds of other tests' hubs do): a node is on SQLite in both passes.
+NODE_PAGES_ONLY = {"test_basket_journey.py", "test_desk_browser.py", "test_desk_journey.py"}
+
+
+def _sqlite_only(item):
+    """Why ``item`` belongs to the SQLite pass only, or None."""
+    marker = item.get_closest_marker("sqlite_only")
+    if marker:
+        return marker.args[0] if marker.args else "checks a path only an SQLite hub has"
+    if item.path.name in NO_HUB_DATABASE:
+        return "opens no hub database"
+    if item.path.name in NODE_PAGES_ONLY:
+        return "drives a node's pages only, and nodes are on SQLite in both passes"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """The one rule for SQLite-only tests (``_sqlite_only``): skipped in the PostgreSQL pass, saying why."""
+    if not PG_URL:
+        return
+    for item in items:
+        why = _sqlite_only(item)
+        if why:
+            item.add_marker(pytest.mark.skip(reason=f"belongs to the SQLite pass: {why}"))
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _drop_pg_schemas():
     yield
     if PG_URL and _pg_schemas:
-        from sqlalchemy import create_engine, text
-        eng = create_engine(PG_URL)
+        from sqlalchemy import text
+        eng = _pg_engine()
         for schema in _pg_schemas:  # one transaction each: a schema's tables take many locks
             with eng.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         eng.dispose()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many PostgreSQL schemas the run made and how often one was reused."""
+    if PG_URL:
+        terminalreporter.write_line(f"PostgreSQL hub schemas: {len(_pg_schemas)} made, {len(_pg_reused)} reused "
+                                    "(all dropped at the end)")
 
 
 @pytest.fixture

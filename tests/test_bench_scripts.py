@@ -6,11 +6,7 @@ import sys
 
 import pytest
 
-from conftest import PG_URL
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the benchmarks' smoke run belongs to the SQLite pass")
 
 
 def _free_port():

@@ -3,7 +3,7 @@ settings, not on the process staying alive (a SIGKILL keeps the OS page cache; s
 These tests read the settings back from the connections hub and node really use, with their default config."""
 import pytest
 
-from conftest import PG_URL, hub_database_url
+from conftest import hub_database_url
 from hub import create_app as create_hub
 from node import create_app as create_node
 
@@ -28,7 +28,7 @@ def test_node_database_is_wal_with_full_sync_on_every_connection(tmp_path):
     assert _sqlite_settings(rt.store.engine) == [("wal", FULL)] * 2
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="the default SQLite hub belongs to the SQLite pass")
+@pytest.mark.sqlite_only("the default SQLite hub")
 def test_sqlite_hub_database_is_wal_with_full_sync_on_every_connection(tmp_path):
     rt = create_hub(instance_path=str(tmp_path / "hub")).extensions["menwei"]
     assert _sqlite_settings(rt.store.engine) == [("wal", FULL)] * 2

@@ -19,7 +19,6 @@ import time
 import pytest
 import requests
 
-from conftest import PG_URL
 from ledger import expected_values, tally_events
 from test_crashes import CLI, _event_rows, _port
 
@@ -217,7 +216,7 @@ def _rows(data_dir, role, sql):
         return tx.rows(sql)
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="its hub is a process on its own SQLite file: belongs to the SQLite pass")
+@pytest.mark.sqlite_only("its hub is a process on its own SQLite file")
 def test_hub_killed_at_random_points_a_few_times_keeps_every_acknowledged_write(tmp_path):
     figures = hub_crashes(tmp_path, kills=4, seed=3)
     assert figures["gate_events"] > 20 and figures["hub_edits_acknowledged"] > 0

@@ -16,7 +16,6 @@ import time
 import pytest
 import requests
 
-from conftest import PG_URL
 from ledger import assert_exactly_once
 from test_crashes import CLI, _event_rows, _port
 from test_hub_crashes import _until, _wait_up
@@ -157,7 +156,7 @@ def load(tmp_path, compounds, gates, seconds):
     return figures
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="its hub is a process on its own SQLite file: belongs to the SQLite pass")
+@pytest.mark.sqlite_only("its hub is a process on its own SQLite file")
 def test_four_nodes_sync_at_once_while_the_gates_are_busy_keep_every_check_once(tmp_path):
     figures = load(tmp_path, compounds=2, gates=2, seconds=4)
     assert figures["checks_answered"] > 4 * 4 * 5  # at least 5 checks per gate per second

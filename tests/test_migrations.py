@@ -44,7 +44,7 @@ def _migrated(url, target="head"):
 def test_the_migration_head_matches_the_declarations(tmp_path, backend):
     if backend == "postgresql" and not PG_URL:
         pytest.skip("MENWEI_TEST_PG_URL is not set: no PostgreSQL to check the migrations on (scripts/test.sh sets it)")
-    url = hub_database_url(tmp_path) if backend == "postgresql" else f"sqlite:///{tmp_path}/m.db"
+    url = hub_database_url(tmp_path, fresh=True) if backend == "postgresql" else f"sqlite:///{tmp_path}/m.db"
     engine = _migrated(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
@@ -127,7 +127,7 @@ def test_a_node_database_at_the_previous_revision_keeps_every_row_and_syncs(clus
 
 
 def test_a_hub_at_the_previous_revision_is_refused_until_upgraded(tmp_path, runner):
-    url = hub_database_url(tmp_path)
+    url = hub_database_url(tmp_path, fresh=True)
     engine = _migrated(url, PREVIOUS)
     old = _old_catalog(engine)
     rep = Replica(SqlStore(engine, old), old, "hub", HybridClock())

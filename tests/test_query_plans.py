@@ -8,7 +8,6 @@ import sqlite3
 import pytest
 from sqlalchemy import event
 
-from conftest import PG_URL
 from test_bootstrap import SMALL_PAGES, bootstrap
 
 
@@ -34,7 +33,7 @@ def _plans(replica, statements):
         con.close()
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's plans; PostgreSQL plans by its statistics")
+@pytest.mark.sqlite_only("SQLite's plans; PostgreSQL plans by its statistics")
 def test_pull_and_snapshot_pages_walk_their_key_and_never_sort_a_table(gate):
     cluster, hub = gate.cluster, gate.hub
     for _ in range(3):
@@ -51,7 +50,7 @@ def test_pull_and_snapshot_pages_walk_their_key_and_never_sort_a_table(gate):
 
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's plans; PostgreSQL plans by its statistics")
+@pytest.mark.sqlite_only("SQLite's plans; PostgreSQL plans by its statistics")
 @pytest.mark.parametrize("query", ["", "?from=2020-02-01&to=2020-02-29"], ids=["all", "a-month"])
 def test_a_compound_s_export_walks_the_table_s_key_page_by_page(gate, monkeypatch, query):
     import menwei.reports.exports
@@ -71,7 +70,7 @@ def test_a_compound_s_export_walks_the_table_s_key_page_by_page(gate, monkeypatc
         assert "TEMP B-TREE" not in plan, (sql, plan)
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's plans; PostgreSQL plans by its statistics")
+@pytest.mark.sqlite_only("SQLite's plans; PostgreSQL plans by its statistics")
 def test_listing_a_compound_s_rows_walks_the_ids_page_by_page(gate):
     for _ in range(3):
         gate.check(resident_id=gate.zhang, direction="out")

@@ -23,7 +23,7 @@ def test_a_new_database_is_made_at_the_head_with_the_declared_schema(tmp_path, b
     if backend == "postgresql" and not PG_URL:
         pytest.skip("MENWEI_TEST_PG_URL is not set: no PostgreSQL to create the database on "
                     "(scripts/test.sh sets it)")
-    url = hub_database_url(tmp_path) if backend == "postgresql" else f"sqlite:///{tmp_path}/hub.db"
+    url = hub_database_url(tmp_path, fresh=True) if backend == "postgresql" else f"sqlite:///{tmp_path}/hub.db"
     create_hub({"DATABASE_URL": url}, instance_path=str(tmp_path / "hub"))
     engine = create_engine(url)
     with engine.connect() as conn:
