@@ -80,9 +80,12 @@ def _emptied(schema):
             if [r[0] for r in conn.execute(text(f"SELECT version_num FROM {schema}.alembic_version"))] \
                     != [schema_fast.head()]:
                 return False
-            # One statement for every table; RESTART IDENTITY: log positions start again at 1, as in a new database.
-            conn.execute(text("TRUNCATE " + ", ".join(f"{schema}.{t}" for t in sorted(db.metadata.tables))
-                              + " RESTART IDENTITY"))
+            sequences = [r[0] for r in conn.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"), {"s": schema})]
+            # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE makes new files for every table and index
+            # (measured 0.45–0.86 s against 0.05–0.35 s); the sequences restart, as in a new database.
+            conn.exec_driver_sql("; ".join([f"DELETE FROM {schema}.{t}" for t in sorted(db.metadata.tables)]
+                                           + [f"ALTER SEQUENCE {schema}.{q} RESTART" for q in sequences]))
         return True
     except DBAPIError:  # a straggler's lock (lock_timeout): this schema is not reused, only dropped at the end
         return False
