@@ -19,6 +19,15 @@ def operator_on_duty(tx, node_id):
     return rows[0][0] if rows else None
 
 
+def door_building(tx, node_id):
+    """The building number of the building door this node's post serves (posts.building_id), or None: a
+    gate of the whole compound, or a node serving no post."""
+    rows = tx.rows(f"SELECT b.number FROM posts p JOIN buildings b ON b.id = p.building_id WHERE p.node_id = ? "
+                   f"AND p.kind = 'building_door' AND p.{DELETED} = ? AND b.{DELETED} = ? ORDER BY p.name LIMIT 1",
+                   (node_id, False, False))
+    return rows[0][0] if rows else None
+
+
 def one_row(tx, table, where, params):
     """One live row of ``table`` matching ``where`` as a dict of its fields, or None."""
     t = runtime().catalog[table]
