@@ -145,3 +145,71 @@ def test_basket_journey_from_the_chain_to_a_settled_ledger(gate, browser, tmp_pa
         page.close()
         server.stop()
     assert errors == [] and dialogs == []
+
+
+def _api(node, path, body=None, status=201):
+    r = node.api("POST" if body is not None else "GET", "/basket" + path, json=body)
+    assert r.status_code == status, r.get_json()
+    return r.get_json()
+
+
+def _packed(gate, text="#接龙 2月5日 20栋买菜\n1. 20-1702 张三 白菜2斤\n"):
+    """The state the handoff starts from, set up through the API: 20-1702's order bought and packed."""
+    _api(gate.east, "/chains/import", {"text": text, "building": "20", "delivery_date": DAY})
+    vid = _api(gate.east, "/volunteers", {"name": "李秀英"})["id"]
+    order = _api(gate.east, f"/orders?date={DAY}", status=200)["orders"][0]
+    _api(gate.east, f"/orders/{order['id']}/bought", {"paid_by": vid, "lines": [
+        {"id": ln["id"], "price": 5} for ln in order["lines"]]}, status=200)
+    _api(gate.east, f"/orders/{order['id']}/packed", {"bags": 1}, status=200)
+    return order["id"], vid
+
+
+@pytest.fixture
+def basket_page(gate, browser):
+    """Open the east gate's basket page for a role: ``open(role)`` → the page (signed in, day chosen)."""
+    server = LiveServer(gate.east.app)
+    pages, errors, dialogs = [], [], []
+
+    def open_as(role, viewport=(1366, 768)):
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        gate.east.sign_in(page, server.url, role, "/basket")
+        page.fill("#day", DAY)
+        pages.append(page)
+        return page
+
+    yield open_as
+    for p in pages:
+        p.close()
+    server.stop()
+    assert errors == [] and dialogs == [], (errors, dialogs)
+
+
+def _order_row(gate, oid):
+    return gate.east.api("GET", f"/rows/orders/{oid}").get_json()
+
+
+def test_basket_journey_handoff_names_the_signed_in_volunteer_and_refuses_nobody(gate, basket_page):
+    oid, _ = _packed(gate)
+    page = basket_page("volunteer")
+    me = f"volunteer-{gate.east.rt.replica.id}"  # the account's display name is its username
+    page.click("nav button[data-tab=handoff]")
+    row = page.locator("#handofflist .order").filter(has_text="20-1702")
+    expect(row.locator("input.by")).to_have_value(me)
+    row.locator("input.by").fill("  ")
+    row.locator("button.delivered").click()
+    expect(page.locator("#status")).to_contain_text("送达人 delivered by")
+    expect(row.locator("input.by")).to_be_focused()
+    assert _order_row(gate, oid)["status"] == "packed"  # nothing recorded, and never "物业"
+    row.locator("input.by").fill(me)
+    row.locator("button.delivered").click()
+    expect(page.locator("#handofflist")).to_contain_text("全部送达")
+    assert (_order_row(gate, oid)["status"], _order_row(gate, oid)["delivered_by"]) == ("delivered", me)
+
+
+def test_a_deliverer_of_blanks_is_refused_naming_the_field(gate):
+    oid, _ = _packed(gate)
+    r = gate.east.api("POST", f"/basket/orders/{oid}/delivered", json={"by": "   "})
+    assert r.status_code == 400 and list(r.get_json()["fields"]) == ["by"]
+    assert _order_row(gate, oid)["status"] == "packed"

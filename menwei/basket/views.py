@@ -19,7 +19,7 @@ from menwei.runtime import runtime
 from menwei.store.queries import current_compound, live_rows, names_of
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
-from menwei.web.auth import allow, served_clause
+from menwei.web.auth import allow, served_clause, signed_in_name
 from menwei.web.openapi import accepts
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
@@ -532,10 +532,11 @@ def mark_at_building(oid):
 @allow("volunteer")
 @accepts(StepIn)
 def mark_delivered(oid, body):
-    """Staff carried the bags to the door of the flat."""
-    if not body["by"]:
-        raise ApiError(400, "say who delivered it", fields={"by": "missing"})
-    return _step(oid, ("packed", "at_building"), {"status": "delivered", "delivered_by": body["by"],
+    """Staff carried the bags to the door of the flat; who did it is named (the page offers the signed-in volunteer)."""
+    by = (body["by"] or "").strip()
+    if not by:
+        raise ApiError(400, "请填写送达人 say who delivered it", fields={"by": "missing"})
+    return _step(oid, ("packed", "at_building"), {"status": "delivered", "delivered_by": by,
                                                    "delivered_at": iso(runtime().wall())})
 
 
@@ -770,4 +771,4 @@ def ledger_xlsx():
 @allow("volunteer", "viewer")
 def basket_page():
     """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off, money, reply."""
-    return render_template("basket.html")
+    return render_template("basket.html", me=signed_in_name() or "")

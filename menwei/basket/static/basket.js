@@ -41,6 +41,7 @@ $("#add-volunteer").addEventListener("submit", async (e) => {
   say(`${v.name} 已添加 added`);
 });
 const day = () => $("#day").value;
+const me = document.body.dataset.me || "";  // the signed-in person: who delivers, unless changed
 const amount = (a) => a.map(([q, u]) => (u === "元" ? "¥" + q : (q === null ? "" : q) + u)).join(" + ");
 const itemText = (i) => esc(i.item) + (i.quantity === null || i.quantity === undefined ? "" :
   " " + (i.unit === "元" ? "¥" + i.quantity : i.quantity + esc(i.unit || ""))) + (i.note ? `（${esc(i.note)}）` : "");
@@ -168,10 +169,11 @@ $("#printlabels").addEventListener("click", () => { $("#printlabels").href = "/b
 async function loadHandoff() {
   const r = await api("/handoff?date=" + day());
   $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 bags · ${esc(status(o.status))} ` +
-    `<input class="by" placeholder="送达人 by" size="8"> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
+    `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50"></label> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
   $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
-    const div = b.closest(".order");
-    await post(`/orders/${div.dataset.order}/delivered`, {by: div.querySelector(".by").value || "物业"});
+    const div = b.closest(".order"), by = div.querySelector(".by");
+    if (!by.value.trim()) { say("请填写送达人 say who delivered it: 送达人 delivered by", true); by.focus(); return; }
+    await post(`/orders/${div.dataset.order}/delivered`, {by: by.value.trim()});
     loadHandoff();
   }));
 }
