@@ -213,3 +213,33 @@ def test_a_deliverer_of_blanks_is_refused_naming_the_field(gate):
     r = gate.east.api("POST", f"/basket/orders/{oid}/delivered", json={"by": "   "})
     assert r.status_code == 400 and list(r.get_json()["fields"]) == ["by"]
     assert _order_row(gate, oid)["status"] == "packed"
+
+
+EDITING = ("#chain", "#preview", "#import", "#payer", "#add-volunteer", "#receipt", "#repayment", "button.confirm",
+           "button.reject", "button.bought", "input.price", "input.missing", "button.packed", "input.bags",
+           "button.delivered", "input.by", "button.repay")
+
+
+def _visit_every_tab(page):
+    """Open each tab of the basket page and return the editing controls found on any of them."""
+    found = set()
+    for tab in ("paste", "list", "buy", "pack", "handoff", "money", "reply"):
+        page.click(f"nav button[data-tab={tab}]")
+        expect(page.locator(f"section#{tab}")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        found |= {sel for sel in EDITING if page.locator(sel).count()}
+    return found
+
+
+def test_basket_journey_a_viewer_is_offered_no_editing_controls(gate, basket_page):
+    _packed(gate, "#接龙 2月5日 20栋买菜\n1. 20-1702 张三 白菜2斤\n2. 20-1702 张三 更正：白菜改成3斤\n")
+    _api(gate.east, "/chains/import", {"text": "1. 1-101 王五 鸡蛋1板\n", "building": "1", "delivery_date": DAY})
+    # the same page for a volunteer offers every kind of control (so the viewer's check below can fail)
+    volunteer = basket_page("volunteer")
+    assert _visit_every_tab(volunteer) >= {"#chain", "#preview", "#payer", "button.confirm", "button.bought",
+                                           "button.delivered", "button.repay", "#receipt"}
+    viewer = basket_page("viewer")
+    expect(viewer.locator("#proposals .proposal-card")).to_have_count(1)  # reads what waits, cannot act on it
+    assert _visit_every_tab(viewer) == set()
+    expect(viewer.locator("#handofflist")).to_contain_text("20-1702")
+    expect(viewer.locator("#ledger")).to_contain_text("20-1702")

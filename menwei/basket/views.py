@@ -19,7 +19,7 @@ from menwei.runtime import runtime
 from menwei.store.queries import current_compound, live_rows, names_of
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
-from menwei.web.auth import allow, served_clause, signed_in_name
+from menwei.web.auth import allow, may_call, served_clause, signed_in_name
 from menwei.web.openapi import accepts
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
@@ -771,4 +771,5 @@ def ledger_xlsx():
 @allow("volunteer", "viewer")
 def basket_page():
     """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off, money, reply."""
-    return render_template("basket.html", me=signed_in_name() or "")
+    # editing controls only for those the write routes accept (a viewer reads): the import's rule stands for all
+    return render_template("basket.html", me=signed_in_name() or "", edit=may_call(import_chain))

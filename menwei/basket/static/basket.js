@@ -19,8 +19,12 @@ const STATUS = {requested: "已登记 requested", bought: "已买 bought", partl
   packed: "已分装 packed", at_building: "已到楼下 at the building", delivered: "已送到门口 delivered",
   refused: "已取消/拒收 cancelled or refused"};
 const status = (s) => STATUS[s] || s;
+// Editing controls are drawn only for those the server lets write (basket_page's `edit`); a viewer reads.
+const edit = document.body.dataset.edit === "1";
+const on = (selector, event, fn) => { const el = $(selector); if (el) el.addEventListener(event, fn); };
 
 async function loadVolunteers(selected) {
+  if (!edit) return;  // the lists to choose a volunteer from are editing controls
   const {volunteers} = await api("/volunteers");
   for (const sel of document.querySelectorAll("select.volunteers")) {
     const keep = selected || sel.value;
@@ -31,7 +35,7 @@ async function loadVolunteers(selected) {
   }
   if (!volunteers.length) say("还没有付款志愿者：请先在“结账”页添加 no volunteer to pay yet: add one on the buy tab", true);
 }
-$("#add-volunteer").addEventListener("submit", async (e) => {
+on("#add-volunteer", "submit", async (e) => {
   e.preventDefault();
   const name = e.target.name.value.trim();
   if (!name) { say("请填写姓名 a name is needed", true); return; }
@@ -70,7 +74,7 @@ const STATE = {new: "新 new", same: "未变 same", changed: "有修改 edited",
   cancel: "待确认取消 cancellation to confirm", copy: "待确认照抄 copy to confirm", done: "已处理 handled"};
 
 const chainBody = () => ({text: $("#chain").value, building: $("#building").value, delivery_date: day()});
-$("#preview").addEventListener("click", async () => {
+on("#preview", "click", async () => {
   const r = await post("/chains/preview", chainBody());
   $("#review tbody").innerHTML = r.lines.map((l) => `<tr class="${l.flags.length || l.notes.length ? "flagged" : ""}${l.kind !== "order" ? " proposal" : ""}" data-kind="${esc(l.kind)}">` +
     `<td>${l.number ?? ""}<small> (${l.line_no})</small></td><td>${esc(l.room || "?")}</td><td>${esc(l.name || "")}</td>` +
@@ -80,7 +84,7 @@ $("#preview").addEventListener("click", async () => {
     r.ignored.map((l) => `<tr><td>${l.line_no}</td><td>${esc(l.raw)}</td><td>${l.kind === "header" ? "标题/说明 header" : "闲聊 chatter"}</td></tr>`).join("") + "</table>" : "";
   $("#import").disabled = false;
 });
-$("#import").addEventListener("click", async () => {
+on("#import", "click", async () => {
   const r = await post("/chains/import", chainBody());
   $("#importmsg").textContent = `新增 ${r.created} new · 未变 ${r.unchanged} unchanged · 有修改待确认 ${r.changed} edited, to confirm · 需核对 ${r.flagged} to check`;
   loadProposals();
@@ -104,8 +108,8 @@ async function loadProposals() {
     `<ul>${p.steps.map(stepText).join("")}</ul>` +
     (p.problem ? `<div class="problem">${esc(p.problem)}</div>` : "") +
     (p.status !== "requested" ? `<div class="problem">订单已是“${esc(status(p.status))}”，请手工处理 the order has moved on: handle it by hand</div>` : "") +
-    `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
-    `<button class="reject" type="button">不采纳 reject</button></div>`).join("") || "—";
+    (edit ? `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
+    `<button class="reject" type="button">不采纳 reject</button>` : "") + `</div>`).join("") || "—";
   $("#proposals").querySelectorAll("button.confirm, button.reject").forEach((b) => b.addEventListener("click", async () => {
     const card = b.closest(".proposal-card"), confirming = b.classList.contains("confirm");
     if (confirming && card.dataset.kind === "cancel" && !window.confirm("确认取消这一户的整单？ Cancel this household's whole order?")) return;
@@ -134,8 +138,8 @@ async function loadBuy() {
   const open = r.orders.filter((o) => o.status === "requested");
   $("#buyorders").innerHTML = open.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
     o.lines.map((l) => `<div data-line="${esc(l.id)}">${esc(l.item)} ${l.quantity ?? ""}${esc(l.unit || "")} ` +
-      `¥<input class="price" inputmode="decimal" aria-label="价格 price"> <label><input type="checkbox" class="missing"> 缺货 out of stock</label></div>`).join("") +
-    `<button class="bought">已买 bought</button></div>`).join("") || "—";
+      (edit ? `¥<input class="price" inputmode="decimal" aria-label="价格 price"> <label><input type="checkbox" class="missing"> 缺货 out of stock</label>` : "") + `</div>`).join("") +
+    (edit ? `<button class="bought">已买 bought</button>` : "") + `</div>`).join("") || "—";
   $("#buyorders").querySelectorAll("button.bought").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order");
     const lines = [...div.querySelectorAll("[data-line]")].map((d) => {
@@ -154,7 +158,7 @@ async function loadPack() {
   $("#packing").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ¥${o.total} · ${esc(status(o.status))}` +
     (o.missing ? ` <span class="flag">缺 ${esc(o.missing)}</span>` : "") +
     `<ul>${o.lines.map((l) => `<li>${esc(l.item)} ${l.bought_quantity ?? l.quantity ?? ""}${esc(l.unit || "")} ${l.price !== null ? "¥" + l.price : ""} ${l.missing ? "✗" : ""}</li>`).join("")}</ul>` +
-    (["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
+    (edit && ["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
   $("#labels").innerHTML = r.orders.filter((o) => o.status !== "refused").map((o) => `<div class="label"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
     `<span>${o.bags || 1} 袋 bags · ${esc(day())}</span></div>`).join("");
   $("#packing").querySelectorAll("button.packed").forEach((b) => b.addEventListener("click", async () => {
@@ -169,7 +173,7 @@ $("#printlabels").addEventListener("click", () => { $("#printlabels").href = "/b
 async function loadHandoff() {
   const r = await api("/handoff?date=" + day());
   $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 bags · ${esc(status(o.status))} ` +
-    `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50"></label> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
+    (edit ? `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50"></label> <button class="delivered">已送到门口 delivered</button>` : "") + `</div>`).join("") || "全部送达 all delivered";
   $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order"), by = div.querySelector(".by");
     if (!by.value.trim()) { say("请填写送达人 say who delivered it: 送达人 delivered by", true); by.focus(); return; }
@@ -183,7 +187,7 @@ async function loadMoney() {
   const r = await api("/ledger");
   $("#ledger").innerHTML = `<h3>谁欠谁 who owes whom · ¥${r.total_owed}</h3><table id="pairs"><thead><tr><th>房号 room</th><th>垫付人 paid by</th><th>应付 owes</th><th></th></tr></thead><tbody>` +
     (r.pairs.map((p) => `<tr data-household="${esc(p.household_id)}" data-volunteer="${esc(p.volunteer_id)}" data-owes="${p.owes}">` +
-      `<td>${esc(p.room)}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td><td><button class="repay" type="button">收到还款 repaid…</button></td></tr>`).join("") ||
+      `<td>${esc(p.room)}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td><td>${edit ? `<button class="repay" type="button">收到还款 repaid…</button>` : ""}</td></tr>`).join("") ||
       `<tr><td colspan="4">都已结清 all settled</td></tr>`) + `</tbody></table>` +
     `<h3>志愿者垫付 volunteers · 未还 ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 advanced ¥${v.advanced}</td><td>已还 repaid ¥${v.repaid}</td><td>未还 outstanding ¥${v.outstanding}</td></tr>`).join("")}</table>`;
   $("#ledger").querySelectorAll("button.repay").forEach((b) => b.addEventListener("click", () => {
@@ -194,7 +198,7 @@ async function loadMoney() {
     form.hidden = false; form.amount.focus();
   }));
 }
-$("#repayment").addEventListener("submit", async (e) => {
+on("#repayment", "submit", async (e) => {
   e.preventDefault();
   const form = e.target, amount = parseFloat(form.amount.value);
   if (!(amount > 0)) { say("请填写金额 enter the amount", true); form.amount.focus(); return; }
@@ -202,8 +206,8 @@ $("#repayment").addEventListener("submit", async (e) => {
   say(`已记录还款 ¥${amount} repayment recorded`);
   form.hidden = true; form.reset(); loadMoney();
 });
-$("#repaycancel").addEventListener("click", () => { $("#repayment").hidden = true; });
-$("#receipt").addEventListener("submit", async (e) => {
+on("#repaycancel", "click", () => { $("#repayment").hidden = true; });
+on("#receipt", "submit", async (e) => {
   e.preventDefault();
   const f = new FormData(e.target), file = f.get("photo");
   const body = {volunteer_id: f.get("volunteer_id"), amount: parseFloat(f.get("amount")), delivery_date: day()};
