@@ -45,6 +45,7 @@ def test_basket_journey_from_the_chain_to_a_settled_ledger(gate, browser, tmp_pa
     try:
         gate.east.sign_in(page, server.url, "volunteer", "/basket")
         page.fill("#day", DAY)
+        page.select_option("#building", "20")  # the east gate serves no building's door: the chain's is chosen
 
         # 1. paste the chain, review it, import it; paste again with one line edited and confirm the edit
         page.fill("#chain", _chain())
@@ -243,3 +244,66 @@ def test_basket_journey_a_viewer_is_offered_no_editing_controls(gate, basket_pag
     assert _visit_every_tab(viewer) == set()
     expect(viewer.locator("#handofflist")).to_contain_text("20-1702")
     expect(viewer.locator("#ledger")).to_contain_text("20-1702")
+
+
+def _sign_in(page, url, username):
+    page.goto(f"{url}/login?next=/basket")
+    page.fill("#username", username)
+    page.fill("#password", "menwei-pass-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/basket")
+
+
+def test_basket_journey_the_payer_is_the_signed_in_volunteer(gate, browser):
+    _api(gate.east, "/chains/import", {"text": "1. 20-1702 张三 白菜2斤\n", "building": "20", "delivery_date": DAY})
+    ids = {name: _api(gate.east, "/volunteers", {"name": name})["id"] for name in ("王建国", "李秀英", "赵志强")}
+    r = gate.hub.api("POST", "/accounts", json={"username": "lixiuying", "password": "menwei-pass-1", "role": "volunteer",
+                                                "display_name": "李秀英", "compound_id": gate.cluster.compound_id})
+    assert r.status_code == 201, r.get_json()
+    gate.sync()
+    server = LiveServer(gate.east.app)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        _sign_in(page, server.url, "lixiuying")
+        page.fill("#day", DAY)
+        page.click("nav button[data-tab=buy]")
+        expect(page.locator("#payer option:checked")).to_have_text("李秀英")
+        order = page.locator("#buyorders .order").first
+        order.locator("input.price").fill("4.5")
+        order.locator("button.bought").click()
+        expect(page.locator("#status")).to_contain_text("20-1702 已买")
+    finally:
+        page.close()
+        server.stop()
+    (order,) = _api(gate.east, f"/orders?date={DAY}", status=200)["orders"]
+    assert (order["status"], order["paid_by"]) == ("bought", ids["李秀英"])
+
+
+def test_basket_journey_the_chain_building_is_the_door_the_node_serves(cluster, browser):
+    hub, door = cluster.hub, cluster.nodes["building-20"]
+    cid = cluster.compound_id
+    b = {n: hub.api("POST", "/rows/buildings", json={"compound_id": cid, "number": n}).get_json()["id"]
+         for n in ("2", "10", "20")}
+    hub.api("POST", "/rows/households", json={"compound_id": cid, "building_id": b["20"], "room": "1702",
+                                               "label": "20-1702"})
+    assert hub.api("POST", "/rows/posts", json={"compound_id": cid, "name": "20栋门", "kind": "building_door",
+                                                "node_id": "building-20", "building_id": b["20"]}).status_code == 201
+    cluster.sync_all()
+    for node, building in ((door, "20"), (cluster.nodes["east-gate"], "")):
+        server = LiveServer(node.app)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        try:
+            node.sign_in(page, server.url, "volunteer", "/basket")
+            expect(page.locator("#building")).to_have_value(building)
+            assert page.locator("#building option").all_inner_texts()[1:] == ["2", "10", "20"]  # in natural order
+            page.fill("#day", DAY)
+            page.fill("#chain", "1. 1702 张三 白菜2斤\n")  # a room number alone: the building's
+            page.click("#preview")
+            if building:
+                expect(page.locator("#review tbody tr td").nth(1)).to_have_text("20-1702")
+            else:
+                expect(page.locator("#status")).to_contain_text("楼栋 building")
+                expect(page.locator("#review tbody tr")).to_have_count(0)
+        finally:
+            page.close()
+            server.stop()

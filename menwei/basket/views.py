@@ -13,6 +13,8 @@ from sync.tables import DELETED, sniff_image
 from menwei.basket.shopping import (CANCELLED_REASON, apply_changes, diff_lines, ledger, reply_after, reply_before,
                                     shopping_list)
 from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
+from menwei.gate.labels import room_order
+from menwei.gate.queries import door_building
 from menwei.web.errors import SANE_DATE, ApiError
 from menwei.times import iso
 from menwei.runtime import runtime
@@ -771,5 +773,13 @@ def ledger_xlsx():
 @allow("volunteer", "viewer")
 def basket_page():
     """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off, money, reply."""
+    rt, me = runtime(), signed_in_name() or ""
+    with rt.store.read() as tx:
+        # the building whose door this node serves is the chain's building; elsewhere (the east gate, the hub) one is chosen
+        door = door_building(tx, rt.replica.id) if rt.role == "node" and rt.enrolled else None
+        buildings = sorted(set(names_of(tx, "buildings", "number").values()), key=room_order)
+        # who pays at the till is the signed-in volunteer when they are on the basket team (by name)
+        payer = next((v["id"] for v in live_rows(tx, "volunteers", ("id",), "name = ?", (me,))), "") if me else ""
     # editing controls only for those the write routes accept (a viewer reads): the import's rule stands for all
-    return render_template("basket.html", me=signed_in_name() or "", edit=may_call(import_chain))
+    return render_template("basket.html", me=me, edit=may_call(import_chain), door=door, buildings=buildings,
+                           payer=payer)

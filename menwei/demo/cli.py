@@ -11,9 +11,10 @@ import requests
 from menwei.store.file_modes import private_file, write_private
 
 NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋 Building 20 door"))
-#: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment).
+#: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment). The basket
+#: account is 王建国 of the basket team (BASKET_TEAM), so the basket page takes him as who pays at the till.
 ACCOUNTS = (("coordinator", "coordinator", "协调员 Coordinator"), ("gate", "operator", "门岗 Gate operator"),
-            ("basket", "volunteer", "菜篮子 Basket volunteer"), ("viewer", "viewer", "观察员 Viewer"))
+            ("basket", "volunteer", "王建国"), ("viewer", "viewer", "观察员 Viewer"))
 DEMO_PASSWORD = "menwei-demo"
 
 

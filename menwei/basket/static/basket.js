@@ -5,7 +5,7 @@
 const {say, fieldNames, $, esc} = window.Menwei;
 Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 amount", price: "价格 price", lines: "物品 items",
   name: "姓名 name", household_id: "住户 household", volunteer_id: "志愿者 volunteer", photo: "照片 photo",
-  text: "接龙 chain text", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
+  text: "接龙 chain text", building: "楼栋 building", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
 // Every call of the page: a refusal is said in words at the top of the page (never an alert with JSON).
 const api = async (path, opts) => {
   try {
@@ -27,7 +27,7 @@ async function loadVolunteers(selected) {
   if (!edit) return;  // the lists to choose a volunteer from are editing controls
   const {volunteers} = await api("/volunteers");
   for (const sel of document.querySelectorAll("select.volunteers")) {
-    const keep = selected || sel.value;
+    const keep = selected || sel.value || (sel.id === "payer" ? document.body.dataset.payer : "");
     const none = document.createElement("option");
     none.value = ""; none.textContent = "— 选择 choose —";  // nobody is chosen for the volunteer by default
     sel.replaceChildren(none, ...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
