@@ -2,7 +2,7 @@
 // shopping list, buying, packing, handoff, money. Kept out of the page so that a strict CSP can forbid inline script.
 "use strict";
 (() => {
-const {say, fieldNames, $, esc} = window.Menwei;
+const {say, fieldNames, $, esc, ask} = window.Menwei;
 Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 amount", price: "价格 price", lines: "物品 items",
   name: "姓名 name", household_id: "住户 household", volunteer_id: "志愿者 volunteer", photo: "照片 photo",
   text: "接龙 chain text", building: "楼栋 building", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
@@ -112,8 +112,10 @@ async function loadProposals() {
     `<button class="reject" type="button">不采纳 reject</button>` : "") + `</div>`).join("") || "—";
   $("#proposals").querySelectorAll("button.confirm, button.reject").forEach((b) => b.addEventListener("click", async () => {
     const card = b.closest(".proposal-card"), confirming = b.classList.contains("confirm");
-    if (confirming && card.dataset.kind === "cancel" && !window.confirm("确认取消这一户的整单？ Cancel this household's whole order?")) return;
-    if (!confirming && !window.confirm("不采纳这条？订单保持原样。 Reject this line? The order stays as it is.")) return;
+    const line = card.querySelector(".raw").textContent;
+    if (confirming && card.dataset.kind === "cancel" &&
+        !await ask("确认取消这一户的整单？ Cancel this household's whole order?", {detail: line, choices: [["ok", "取消整单 cancel the order", "danger"]], cancel: "返回 back"})) return;
+    if (!confirming && !await ask("不采纳这条？订单保持原样。 Reject this line? The order stays as it is.", {detail: line, choices: [["ok", "不采纳 reject", "danger"]], cancel: "返回 back"})) return;
     await post(`/orders/${card.dataset.order}/${confirming ? "confirm" : "reject"}-change`, {line: card.dataset.entry});
     loadProposals();
   }));
