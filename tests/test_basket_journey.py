@@ -307,3 +307,46 @@ def test_basket_journey_the_chain_building_is_the_door_the_node_serves(cluster, 
         finally:
             page.close()
             server.stop()
+
+
+def _orders_on(gate, day, wait_for=None):
+    """The rooms ordered for ``day`` (waiting up to 5 s until they are ``wait_for``: the page imports after a click)."""
+    import time
+    deadline = time.monotonic() + 5
+    while True:
+        rooms = [o["room_text"] for o in _api(gate.east, f"/orders?date={day}", status=200)["orders"]]
+        if wait_for is None or rooms == wait_for or time.monotonic() > deadline:
+            return rooms
+        time.sleep(0.1)
+
+
+def test_basket_journey_a_chain_titled_for_another_day_asks_which_day_before_importing(gate, basket_page):
+    page = basket_page("volunteer", (390, 844))
+    page.fill("#day", "2020-02-04")  # the chain for tomorrow, pasted today
+    page.select_option("#building", "20")
+    page.fill("#chain", "#接龙 2月5日 20栋买菜，截止8点\n1. 20-1702 张三 白菜2斤\n")
+    page.click("#preview")
+    ask = page.locator("dialog#menwei-ask")
+    page.click("#import")
+    expect(ask).to_be_visible()
+    expect(ask).to_contain_text("2月5日")
+    expect(ask).to_contain_text("2月4日")
+    ask.locator("button.cancel").click()  # neither: nothing is imported
+    expect(ask).to_be_hidden()
+    assert _orders_on(gate, "2020-02-04") == [] and _orders_on(gate, DAY) == []
+    page.click("#import")
+    ask.locator("button", has_text="2月5日").click()
+    expect(page.locator("#importmsg")).to_contain_text("新增 1")
+    expect(page.locator("#day")).to_have_value(DAY)
+    assert _orders_on(gate, DAY, ["20-1702"]) == ["20-1702"] and _orders_on(gate, "2020-02-04") == []
+    # the same chain for the page's day, chosen in the dialog; a title naming the page's day asks nothing
+    page.fill("#day", "2020-02-06")
+    page.click("#import")
+    ask.locator("button", has_text="2月6日").click()
+    expect(page.locator("#importmsg")).to_contain_text("新增 1")
+    assert _orders_on(gate, "2020-02-06", ["20-1702"]) == ["20-1702"]
+    page.fill("#chain", "#接龙 2月7日 20栋买菜\n1. 20-1702 张三 鸡蛋1板\n")
+    page.fill("#day", "2020-02-07")
+    page.click("#import")
+    assert _orders_on(gate, "2020-02-07", ["20-1702"]) == ["20-1702"]
+    expect(ask).to_be_hidden()

@@ -116,3 +116,14 @@ def test_a_line_far_longer_than_anyone_writes_is_kept_flagged_and_read_quickly()
         assert time.perf_counter() - t < 1
         assert line.room == "20-1702" and line.items == [] and line.notes[0].endswith("…")
         assert "太长" in line.flags[0] and "too long" in line.flags[0]
+
+
+def test_the_day_a_chains_title_names_is_read_in_the_nearest_year():
+    import datetime
+    from menwei.basket.chain_parser import parse_chain, title_day
+    lines = parse_chain("#接龙 2月5日 20栋买菜，截止8点\n1. 20-1702 白菜2斤 2月6日送\n", "20", keep_ignored=True)
+    assert title_day(lines, datetime.date(2020, 2, 4)) == datetime.date(2020, 2, 5)
+    new_year = parse_chain("12月31日 接龙\n", "20", keep_ignored=True)
+    assert title_day(new_year, datetime.date(2021, 1, 1)) == datetime.date(2020, 12, 31)
+    assert title_day(parse_chain("接龙 2月30日\n1. 20-1702 白菜2斤 2月6日\n", "20", keep_ignored=True),
+                     datetime.date(2020, 2, 4)) is None  # no such day; an order line's date is not the title's

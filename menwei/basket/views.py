@@ -12,7 +12,7 @@ from sync.tables import DELETED, sniff_image
 
 from menwei.basket.shopping import (CANCELLED_REASON, apply_changes, diff_lines, ledger, reply_after, reply_before,
                                     shopping_list)
-from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
+from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line, title_day
 from menwei.gate.labels import room_order
 from menwei.gate.queries import door_building
 from menwei.web.errors import SANE_DATE, ApiError
@@ -179,7 +179,9 @@ def preview_chain(body):
         existing = _orders(tx, body["delivery_date"].isoformat())
     by_room = {o["room_text"]: o for o in existing}
     out, ignored = [], []
-    for ln in parse_chain(body["text"], body["building"], set(rooms), names, keep_ignored=True):
+    lines = parse_chain(body["text"], body["building"], set(rooms), names, keep_ignored=True)
+    named = title_day(lines, body["delivery_date"])
+    for ln in lines:
         if ln.kind in ("header", "chatter"):
             ignored.append({"line_no": ln.line_no, "raw": ln.raw, "kind": ln.kind})
             continue
@@ -194,7 +196,9 @@ def preview_chain(body):
                     "household_id": rooms.get(ln.room), "name": ln.name, "kind": ln.kind, "items": _lines_of(ln),
                     "changes": _changes_of(ln), "ref": ln.ref, "notes": ln.notes, "flags": ln.flags,
                     "quoted": ln.quoted, "state": state})
-    return {"lines": out, "ignored": ignored}
+    # the day the chain's title names, when it is not the day chosen: the page asks which one before importing
+    return {"lines": out, "ignored": ignored,
+            "title_day": named.isoformat() if named and named != body["delivery_date"] else None}
 
 
 @api.post("/chains/import")

@@ -84,7 +84,18 @@ on("#preview", "click", async () => {
     r.ignored.map((l) => `<tr><td>${l.line_no}</td><td>${esc(l.raw)}</td><td>${l.kind === "header" ? "标题/说明 header" : "闲聊 chatter"}</td></tr>`).join("") + "</table>" : "";
   $("#import").disabled = false;
 });
+// 2020-02-05 → 2月5日 (how the group's titles write a day)
+const monthDay = (iso) => `${+iso.slice(5, 7)}月${+iso.slice(8, 10)}日`;
 on("#import", "click", async () => {
+  // A title naming another day than the page's (a chain for tomorrow pasted today) asks which day first.
+  const named = (await post("/chains/preview", chainBody())).title_day;
+  if (named) {
+    const which = await ask(`接龙标题是 ${monthDay(named)}，页面选的是 ${monthDay(day())}：导入哪一天？ ` +
+      `The chain's title names ${named}, the page ${day()}: import for which day?`,
+      {choices: [[named, `${monthDay(named)} 标题 title`, "primary"], [day(), `${monthDay(day())} 页面 page`]]});
+    if (!which) return;
+    $("#day").value = which;
+  }
   const r = await post("/chains/import", chainBody());
   $("#importmsg").textContent = `新增 ${r.created} new · 未变 ${r.unchanged} unchanged · 有修改待确认 ${r.changed} edited, to confirm · 需核对 ${r.flagged} to check`;
   loadProposals();
