@@ -350,3 +350,40 @@ def test_basket_journey_a_chain_titled_for_another_day_asks_which_day_before_imp
     page.click("#import")
     assert _orders_on(gate, "2020-02-07", ["20-1702"]) == ["20-1702"]
     expect(ask).to_be_hidden()
+
+
+def test_basket_journey_a_volunteer_deactivated_is_not_offered_and_the_ledger_keeps_the_name(gate, basket_page):
+    oid, vid = _packed(gate)  # 李秀英 paid for 20-1702's order
+    _api(gate.east, "/chains/import", {"text": "1. 1-101 王五 鸡蛋1板\n", "building": "1", "delivery_date": DAY})
+    _api(gate.east, "/volunteers", {"name": "王建国"})
+    page = basket_page("volunteer", (390, 844))
+    page.click("nav button[data-tab=buy]")
+    expect(page.locator("#payer option")).to_have_text(["— 选择 choose —", "李秀英", "王建国"])
+    page.locator("#team summary").click()
+    li = page.locator("#teamlist li").filter(has_text="李秀英")
+    li.locator("button.deactivate").click()
+    ask = page.locator("dialog#menwei-ask")
+    expect(ask).to_contain_text("李秀英")
+    ask.locator("button.cancel").click()  # asked first: not yet
+    expect(page.locator("#payer option")).to_have_count(3)
+    li.locator("button.deactivate").click()
+    ask.locator("button.danger").click()
+    expect(li.locator("button.reactivate")).to_be_visible()
+    expect(page.locator("#payer option")).to_have_text(["— 选择 choose —", "王建国"])
+    page.click("nav button[data-tab=handoff]")
+    expect(page.locator("#team-names option")).to_have_count(1)
+    assert page.locator("#team-names option").get_attribute("value") == "王建国"
+    page.click("nav button[data-tab=money]")
+    expect(page.locator("#receipt select option")).to_have_text(["— 选择 choose —", "王建国"])
+    expect(page.locator("#pairs")).to_contain_text("李秀英")  # history keeps the name
+    assert gate.east.api("GET", f"/rows/volunteers/{vid}").get_json()["inactive"] is True
+    # the till refuses a deactivated payer by name, then takes them again once reactivated
+    order = next(o for o in _api(gate.east, f"/orders?date={DAY}", status=200)["orders"] if o["status"] == "requested")
+    lines = [{"id": ln["id"], "price": 3} for ln in order["lines"]]
+    r = gate.east.api("POST", f"/basket/orders/{order['id']}/bought", json={"paid_by": vid, "lines": lines})
+    assert r.status_code == 400 and list(r.get_json()["fields"]) == ["paid_by"]
+    page.click("nav button[data-tab=buy]")  # the team list is still open
+    page.locator("#teamlist li").filter(has_text="李秀英").locator("button.reactivate").click()
+    expect(page.locator("#payer option")).to_have_text(["— 选择 choose —", "李秀英", "王建国"])
+    assert gate.east.api("GET", f"/rows/volunteers/{vid}").get_json()["inactive"] is False
+    _api(gate.east, f"/orders/{order['id']}/bought", {"paid_by": vid, "lines": lines}, status=200)

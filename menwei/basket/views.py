@@ -494,10 +494,11 @@ def mark_bought(oid, body):
     rt = runtime()
     with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
-    known = {ln["id"]: ln for ln in order["lines"]}
-    unknown = [b["id"] for b in body["lines"] if b["id"] not in known]
-    if unknown:
-        raise ApiError(400, "lines not in this order", fields={"lines": unknown})
+        known = {ln["id"]: ln for ln in order["lines"]}
+        unknown = [b["id"] for b in body["lines"] if b["id"] not in known]
+        if unknown:
+            raise ApiError(400, "lines not in this order", fields={"lines": unknown})
+        _payer(tx, body["paid_by"])
     if order["status"] not in ("requested", "bought", "partly_bought"):
         raise ApiError(409, f"order is {order['status']}")
     writes, missing = [], []
@@ -643,12 +644,56 @@ class VolunteerIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 50))
 
 
+ACTIVE = "(inactive IS NULL OR inactive = ?)"  # a volunteer not deactivated: offered as payer and deliverer
+
+
 @api.get("/volunteers")
 @allow("volunteer", "viewer")
+@accepts(query={"all": {"type": "boolean", "description": "the deactivated too (to reactivate them)"}})
 def list_volunteers():
-    """The volunteers who may pay at the till, by name."""
+    """The volunteers who may pay at the till, by name; ``all=1`` adds those deactivated, marked inactive."""
+    every = request.args.get("all") in ("1", "true")
+    served, params = served_clause("compound_id")
+    where = ("1 = 1" if every else ACTIVE) + served
     with runtime().store.read() as tx:
-        return {"volunteers": live_rows(tx, "volunteers", ("id", "name"), order="name")}
+        rows = live_rows(tx, "volunteers", ("id", "name", "inactive"), where,
+                         (*(() if every else (False,)), *params), order="name")
+    return {"volunteers": [{"id": v["id"], "name": v["name"], "inactive": bool(v["inactive"])} for v in rows]}
+
+
+class ActiveIn(Schema):
+    """Body of POST /api/v1/basket/volunteers/<id>/active."""
+
+    class Meta:
+        unknown = RAISE
+
+    active = fields.Boolean(required=True)
+
+
+@api.post("/volunteers/<vid>/active")
+@allow("volunteer")
+@accepts(ActiveIn)
+def set_volunteer_active(vid, body):
+    """Deactivate a basket volunteer (no longer offered to pay or deliver; what names them keeps the name) or
+    reactivate them."""
+    rt = runtime()
+    served, params = served_clause("compound_id")
+    with rt.store.read() as tx:
+        found = live_rows(tx, "volunteers", ("id", "name"), "id = ?" + served, (vid, *params))
+    if not found:
+        raise ApiError(404, f"没有这位志愿者 no volunteer {vid}")
+    rt.replica.update("volunteers", vid, {"inactive": not body["active"]})
+    return {"id": vid, "name": found[0]["name"], "inactive": not body["active"]}
+
+
+def _payer(tx, vid):
+    """Refuse (400 naming paid_by) a payer who is not an active volunteer of the caller's compounds."""
+    served, params = served_clause("compound_id")
+    rows = live_rows(tx, "volunteers", ("inactive",), "id = ?" + served, (vid, *params))
+    if not rows:
+        raise ApiError(400, "付款人不是志愿者 who paid is not a volunteer", fields={"paid_by": "not a volunteer"})
+    if rows[0]["inactive"]:
+        raise ApiError(400, "这位志愿者已停用 this volunteer was deactivated", fields={"paid_by": "deactivated"})
 
 
 @api.post("/volunteers")

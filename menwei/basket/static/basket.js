@@ -25,14 +25,26 @@ const on = (selector, event, fn) => { const el = $(selector); if (el) el.addEven
 
 async function loadVolunteers(selected) {
   if (!edit) return;  // the lists to choose a volunteer from are editing controls
-  const {volunteers} = await api("/volunteers");
-  for (const sel of document.querySelectorAll("select.volunteers")) {
+  const all = (await api("/volunteers?all=1")).volunteers, volunteers = all.filter((v) => !v.inactive);
+  for (const sel of document.querySelectorAll("select.volunteers")) {  // only the active are offered
     const keep = selected || sel.value || (sel.id === "payer" ? document.body.dataset.payer : "");
     const none = document.createElement("option");
     none.value = ""; none.textContent = "— 选择 choose —";  // nobody is chosen for the volunteer by default
     sel.replaceChildren(none, ...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
-    if (keep) sel.value = keep;
+    if (keep && volunteers.some((v) => v.id === keep)) sel.value = keep;
   }
+  $("#team-names").replaceChildren(...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.name; return o; }));
+  // the team, the deactivated too: each can be deactivated (asked first) or reactivated
+  $("#teamlist").innerHTML = all.map((v) => `<li data-id="${esc(v.id)}" class="${v.inactive ? "inactive" : ""}"><b>${esc(v.name)}</b>` +
+    (v.inactive ? ` <small>已停用 deactivated</small> <button type="button" class="reactivate">恢复 reactivate</button>`
+      : ` <button type="button" class="deactivate">停用 deactivate</button>`) + `</li>`).join("") || "<li>—</li>";
+  $("#teamlist").querySelectorAll("button").forEach((b) => b.addEventListener("click", async () => {
+    const li = b.closest("li"), name = li.querySelector("b").textContent, active = b.classList.contains("reactivate");
+    if (!active && !await ask(`停用 ${name}？ Deactivate ${name}?`, {detail: "不再作为付款人、送达人可选；账目里的名字保留。 No longer offered to pay or deliver; the accounts keep the name.", choices: [["ok", "停用 deactivate", "danger"]], cancel: "返回 back"})) return;
+    await post(`/volunteers/${encodeURIComponent(li.dataset.id)}/active`, {active});
+    await loadVolunteers();
+    say(`${name} ${active ? "已恢复 reactivated" : "已停用 deactivated"}`);
+  }));
   if (!volunteers.length) say("还没有付款志愿者：请先在“结账”页添加 no volunteer to pay yet: add one on the buy tab", true);
 }
 on("#add-volunteer", "submit", async (e) => {
@@ -57,7 +69,7 @@ function show(tab) {
   say("");  // a message belongs to the tab it was said on
   document.querySelectorAll("section").forEach((s) => { s.hidden = s.id !== tab; });
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("on", b.dataset.tab === tab));
-  ({paste: loadProposals, list: loadList, buy: () => Promise.all([loadVolunteers(), loadBuy()]), pack: loadPack, handoff: loadHandoff, money: loadMoney}[tab] || (() => {}))();
+  ({paste: loadProposals, list: loadList, buy: () => Promise.all([loadVolunteers(), loadBuy()]), pack: loadPack, handoff: () => Promise.all([loadVolunteers(), loadHandoff()]), money: loadMoney}[tab] || (() => {}))();
 }
 
 // What a chain line means, in words: the items of an order, or the change / cancellation / copy it proposes.
@@ -186,7 +198,7 @@ $("#printlabels").addEventListener("click", () => { $("#printlabels").href = "/b
 async function loadHandoff() {
   const r = await api("/handoff?date=" + day());
   $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 bags · ${esc(status(o.status))} ` +
-    (edit ? `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50"></label> <button class="delivered">已送到门口 delivered</button>` : "") + `</div>`).join("") || "全部送达 all delivered";
+    (edit ? `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50" list="team-names"></label> <button class="delivered">已送到门口 delivered</button>` : "") + `</div>`).join("") || "全部送达 all delivered";
   $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order"), by = div.querySelector(".by");
     if (!by.value.trim()) { say("请填写送达人 say who delivered it: 送达人 delivered by", true); by.focus(); return; }
