@@ -387,3 +387,27 @@ def test_basket_journey_a_volunteer_deactivated_is_not_offered_and_the_ledger_ke
     expect(page.locator("#payer option")).to_have_text(["— 选择 choose —", "李秀英", "王建国"])
     assert gate.east.api("GET", f"/rows/volunteers/{vid}").get_json()["inactive"] is False
     _api(gate.east, f"/orders/{order['id']}/bought", {"paid_by": vid, "lines": lines}, status=200)
+
+
+def test_basket_journey_the_ledger_names_the_rooms_not_in_the_register(gate, basket_page):
+    chain = "#接龙 2月5日\n1. 20-9998 路人甲 可乐1瓶\n2. 20-9999 路人乙 雪碧1瓶\n3. 20-1702 张三 白菜2斤\n"
+    _api(gate.east, "/chains/import", {"text": chain, "building": "20", "delivery_date": DAY})
+    vid = _api(gate.east, "/volunteers", {"name": "李秀英"})["id"]
+    price = {"20-9998": 3.0, "20-9999": 4.0, "20-1702": 5.0}
+    for o in _api(gate.east, f"/orders?date={DAY}", status=200)["orders"]:
+        _api(gate.east, f"/orders/{o['id']}/bought", {"paid_by": vid, "lines": [
+            {"id": ln["id"], "price": price[o["room_text"]] if i == 0 else 0} for i, ln in enumerate(o["lines"])]},
+            status=200)
+    led = _api(gate.east, "/ledger", status=200)
+    assert sorted((p["room"], p["owes"], p["household_id"] is None) for p in led["pairs"]) == [
+        ("20-1702", 5.0, False), ("20-9998", 3.0, True), ("20-9999", 4.0, True)]
+    assert led["total_owed"] == led["total_outstanding"] == 12.0
+    page = basket_page("volunteer")
+    page.click("nav button[data-tab=money]")
+    rows = page.locator("#pairs tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_contain_text("20-9998")
+    expect(rows.nth(1)).to_contain_text("未登记")
+    expect(rows.nth(2)).to_contain_text("20-9999")
+    expect(rows.filter(has_text="20-1702").locator("button.repay")).to_have_count(1)
+    expect(rows.filter(has_text="未登记").locator("button.repay")).to_have_count(0)  # no household to record it on

@@ -728,15 +728,30 @@ def add_repayment(body):
 
 def _charges_and_repaid(tx):
     served, params = served_clause("o.compound_id")  # at the hub: the compounds the caller serves
-    charges = [(h, v, float(p)) for h, v, p in tx.rows(
-        f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
+    # an order for a room not in the register is owed by its room as typed (UNREGISTERED + room), never lumped in
+    # with the other unregistered rooms' orders
+    charges = [(h or UNREGISTERED + (room or "?"), v, float(p)) for h, room, v, p in tx.rows(
+        f"SELECT o.household_id, CASE WHEN o.household_id IS NULL THEN o.room_text END, o.paid_by, SUM(l.price) "
+        f"FROM orders o JOIN order_lines l ON l.order_id = o.id "
         f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
         "AND (l.missing IS NULL OR l.missing = ?) "  # what the shop did not have is never charged
-        f"AND o.status <> 'refused'{served} GROUP BY o.household_id, o.paid_by", (False, False, False, *params))]
+        f"AND o.status <> 'refused'{served} GROUP BY o.household_id, "
+        "CASE WHEN o.household_id IS NULL THEN o.room_text END, o.paid_by", (False, False, False, *params))]
     repaid = [(h, v, float(a)) for h, v, a in tx.rows(
         f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?"
         f"{served.replace('o.compound_id', 'compound_id')}", (False, *params))]
     return charges, repaid
+
+
+#: The ledger's key for what an unregistered room owes: this prefix and the room as the chain wrote it.
+UNREGISTERED = "room:"
+
+
+def _payer_row(key, labels):
+    """(household_id, room) of a ledger key: a registered household, or an unregistered room (no id)."""
+    if key and key.startswith(UNREGISTERED):
+        return None, key[len(UNREGISTERED):]
+    return key, labels.get(key)
 
 
 def compute_ledger():
@@ -751,16 +766,17 @@ def compute_ledger():
     led = ledger(charges, repaid)
     receipt_totals = {v: float(t) for v, t in receipts}
     return {
-        "households": [{"household_id": h, "room": labels.get(h), "owes": round(x, 2)}
-                       for h, x in sorted(led["households"].items(), key=lambda kv: labels.get(kv[0]) or "")],
+        "households": [dict(zip(("household_id", "room"), _payer_row(h, labels)), owes=round(x, 2))
+                       for h, x in sorted(led["households"].items(), key=lambda kv: room_order(_payer_row(kv[0], labels)[1] or ""))],
         "volunteers": [{"volunteer_id": v, "name": names.get(v), "advanced": round(d["advanced"], 2),
                         "repaid": round(d["repaid"], 2), "outstanding": round(d["outstanding"], 2),
                         "receipts": round(receipt_totals.get(v, 0.0), 2),
                         "unallocated": round(receipt_totals.get(v, 0.0) - d["advanced"], 2)}
                        for v, d in sorted(led["volunteers"].items(), key=lambda kv: names.get(kv[0]) or "")],
-        "pairs": [{"household_id": h, "room": labels.get(h), "volunteer_id": v, "name": names.get(v), "owes": round(x, 2)}
-                  for (h, v), x in sorted(led["pairs"].items(), key=lambda kv: (labels.get(kv[0][0]) or "",
-                                                                               names.get(kv[0][1]) or ""))
+        "pairs": [dict(zip(("household_id", "room"), _payer_row(h, labels)), volunteer_id=v, name=names.get(v),
+                       owes=round(x, 2))
+                  for (h, v), x in sorted(led["pairs"].items(), key=lambda kv: (
+                      room_order(_payer_row(kv[0][0], labels)[1] or ""), names.get(kv[0][1]) or ""))
                   if round(x, 2) != 0],  # who owes whom: what a repayment settles
         "total_owed": round(sum(led["households"].values()), 2),
         "total_outstanding": round(sum(d["outstanding"] for d in led["volunteers"].values()), 2)}

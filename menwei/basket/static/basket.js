@@ -212,7 +212,8 @@ async function loadMoney() {
   const r = await api("/ledger");
   $("#ledger").innerHTML = `<h3>谁欠谁 who owes whom · ¥${r.total_owed}</h3><table id="pairs"><thead><tr><th>房号 room</th><th>垫付人 paid by</th><th>应付 owes</th><th></th></tr></thead><tbody>` +
     (r.pairs.map((p) => `<tr data-household="${esc(p.household_id)}" data-volunteer="${esc(p.volunteer_id)}" data-owes="${p.owes}">` +
-      `<td>${esc(p.room)}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td><td>${edit ? `<button class="repay" type="button">收到还款 repaid…</button>` : ""}</td></tr>`).join("") ||
+      `<td>${esc(p.room)}${p.household_id ? "" : ` <small class="flag">未登记 not registered</small>`}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td>` +
+      `<td>${edit && p.household_id ? `<button class="repay" type="button">收到还款 repaid…</button>` : ""}</td></tr>`).join("") ||
       `<tr><td colspan="4">都已结清 all settled</td></tr>`) + `</tbody></table>` +
     `<h3>志愿者垫付 volunteers · 未还 ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 advanced ¥${v.advanced}</td><td>已还 repaid ¥${v.repaid}</td><td>未还 outstanding ¥${v.outstanding}</td></tr>`).join("")}</table>`;
   $("#ledger").querySelectorAll("button.repay").forEach((b) => b.addEventListener("click", () => {
