@@ -10,7 +10,7 @@ import requests
 
 from menwei.store.file_modes import private_file, write_private
 
-NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋 Building 20 door"))
+NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋门 Building 20 door"))
 #: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment). The basket
 #: account is 王建国 of the basket team (BASKET_TEAM), so the basket page takes him as who pays at the till.
 ACCOUNTS = (("coordinator", "coordinator", "协调员 Coordinator"), ("gate", "operator", "门岗 Gate operator"),

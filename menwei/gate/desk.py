@@ -9,7 +9,7 @@ from sync.tables import DELETED
 from menwei.gate.labels import ROOM, fold
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.queries import door_building, household_outings, load_rules, one_row
+from menwei.gate.queries import door_building, household_outings, load_rules, one_row, place_name
 from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
@@ -200,7 +200,7 @@ def alerts():
             event = dict(zip(("person_name", "temperature", "gate"), found[0])) if found else None
             household = one_row(tx, "households", "id = ?", [r["household_id"]]) if r["household_id"] else None
             r.update(person_name=(event or {}).get("person_name"), temperature=(event or {}).get("temperature"),
-                     gate=(event or {}).get("gate"), room=(household or {}).get("label"))
+                     gate=place_name((event or {}).get("gate")), room=(household or {}).get("label"))
     return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}
 
 
