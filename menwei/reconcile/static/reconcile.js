@@ -7,7 +7,7 @@
   const KIND = {quota_exceeded: "超出外出次数 quota exceeded", pass_misused: "作废/过期通行证 bad pass used",
                 out_twice: "两次外出未返回 out twice", duplicate_room: "同一房间登记两次 room registered twice"};
 
-  const {el, row, api, post, say, local} = window.Menwei;
+  const {el, row, api, post, say, local, ask} = window.Menwei;
   function query() {
     const p = new URLSearchParams();
     for (const k of ["from", "to"]) if (form.elements[k].value) p.set(k, form.elements[k].value);
@@ -108,6 +108,11 @@
             b.className = "merge";
             b.addEventListener("click", async () => {
               const others = v.households.filter((x) => x.household_id !== h.household_id);
+              const kept = `${h.label || ""} (${h.registered_place || h.registered_by || "?"})`;
+              const gone = others.map((o) => `${o.label || ""} (${o.registered_place || o.registered_by || "?"})`).join("、");
+              if (!await ask(`合并为 ${kept}？ Merge into ${kept}?`, {detail: `${gone} 的住户、通行证、订单和车辆移到 ${kept}，不能撤销。 ` +
+                  `Residents, passes, orders and vehicles of ${gone} move over; this cannot be undone.`,
+                  choices: [["ok", "合并 merge", "danger"]], cancel: "返回 back"})) return;
               try {
                 for (const o of others) await post("/api/v1/households/merge", {keep: h.household_id, merge: o.household_id});
                 say("已合并 merged"); refresh();

@@ -43,7 +43,9 @@ window.Menwei = (() => {
     s.textContent = text;
     s.className = bad ? "error" : "";
   }
-  const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "";
+  // A stored UTC time in the compound's zone (TIMEZONE, on every page's <html>), whatever the browser's own zone.
+  const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false,
+    timeZone: document.documentElement.dataset.tz || "Asia/Shanghai"}) : "";
   // A button that prints its page (no inline handler: the pages' CSP forbids them).
   document.addEventListener("click", (e) => { if (e.target.closest("button[data-print]")) window.print(); });
   const $ = (selector) => document.querySelector(selector);
