@@ -5,7 +5,7 @@ from menwei.gate.labels import normalise_plate
 
 #: Bumped whenever a declaration below changes, with a new revision in menwei/migrations (`python -m
 #: menwei.store.migrate "what changed"`) that names it; a node and hub must agree on it to sync.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 COMPOUNDS = Table("compounds", scope="id", fields=[
     Field("name", required=True, max_length=100),
@@ -101,6 +101,7 @@ POSTS = Table("posts", fields=[
     Field("name", required=True, max_length=50),
     Field("kind", required=True, choices=("gate", "building_door", "other")),
     Field("node_id", max_length=64),  # the node whose desk serves this post, if any
+    Field("building_id", "ref", refs="buildings"),  # a building's door: its desk reads 1702 as this building's room
     Field("notes", "text", max_length=2000),
 ])
 
@@ -111,6 +112,7 @@ VOLUNTEERS = Table("volunteers", fields=[
     Field("organisation", max_length=100),
     Field("party_member", "bool"),
     Field("notes", "text", max_length=2000),
+    Field("inactive", "bool"),  # no longer offered as payer or deliverer; what names them keeps the name
 ])
 
 #: A shift may cross midnight; times are UTC ISO like every stored time.

@@ -52,7 +52,7 @@ EXPECTED = {
 for _name in ("handoff", "ledger_view", "list_orders", "list_proposals", "list_volunteers", "packing", "receipt_photo",
               "reply_to_group", "shopping_list_view"):
     EXPECTED[f"basket_api.{_name}"] = {C, V, W}
-for _name in ("add_receipt", "add_repayment", "add_volunteer", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
+for _name in ("add_receipt", "add_repayment", "add_volunteer", "set_volunteer_active", "confirm_change", "import_chain", "mark_at_building", "mark_bought",
               "mark_delivered", "mark_packed", "mark_refused", "preview_chain", "reject_change"):
     EXPECTED[f"basket_api.{_name}"] = {C, V}
 #: Generic row writes (/api/v1/rows/<table>) per table, stated here independently of the code's own table.
@@ -182,6 +182,8 @@ class RealRows:
         if endpoint in steps:
             status, verb, body = steps[endpoint]
             return "POST", f"{api}/basket/orders/{self.order(status)}/{verb}", body, 200
+        if endpoint == "basket_api.set_volunteer_active":
+            return "POST", f"{api}/basket/volunteers/{self.volunteer}/active", {"active": True}, 200
         if endpoint == "basket_api.receipt_photo":
             return "GET", f"{api}/basket/receipts/{self.receipt}/photo", None, 200
         if endpoint in ("exports_api.export_csv", "exports_api.export_xlsx"):
@@ -298,7 +300,7 @@ def _without_id(side, endpoint, method, role):
 REAL_ID_ROUTES = {"accounts.change_account", "api.resolve_conflict", "basket_api.confirm_change",
                   "basket_api.reject_change", "basket_api.mark_bought", "basket_api.mark_packed",
                   "basket_api.mark_at_building", "basket_api.mark_delivered", "basket_api.mark_refused",
-                  "basket_api.receipt_photo", "exports_api.export_csv", "exports_api.export_xlsx",
+                  "basket_api.receipt_photo", "basket_api.set_volunteer_active", "exports_api.export_csv", "exports_api.export_xlsx",
                   "desk_api.household_card", "passes_api.revoke", "passes_pages.print_sheet", "hub_admin.revoke_node",
                   "reconcile.node_report", "roster_api.check_in", "roster_api.check_out"}
 

@@ -141,3 +141,14 @@ def test_chat_forms_the_desk_does_not_take_still_read_in_a_chain_line():
     assert parse_line("2. 13楼04 王阿姨 鸡蛋1板", building="13", rooms=rooms).room == "13-1304"
     assert parse_line("3. 1702 李四 大米1袋", building="20", rooms=rooms).room == "20-1702"
     assert parse_line("4. 和1305一样", building="13", rooms=rooms).ref == "13-1305"
+
+
+def test_the_day_a_chains_title_names_is_read_in_the_nearest_year():
+    import datetime
+    from menwei.basket.chain_parser import parse_chain, title_day
+    lines = parse_chain("#接龙 2月5日 20栋买菜，截止8点\n1. 20-1702 白菜2斤 2月6日送\n", "20", keep_ignored=True)
+    assert title_day(lines, datetime.date(2020, 2, 4)) == datetime.date(2020, 2, 5)
+    new_year = parse_chain("12月31日 接龙\n", "20", keep_ignored=True)
+    assert title_day(new_year, datetime.date(2021, 1, 1)) == datetime.date(2020, 12, 31)
+    assert title_day(parse_chain("接龙 2月30日\n1. 20-1702 白菜2斤 2月6日\n", "20", keep_ignored=True),
+                     datetime.date(2020, 2, 4)) is None  # no such day; an order line's date is not the title's

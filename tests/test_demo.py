@@ -65,6 +65,18 @@ def test_demo_starts_a_seeded_hub_and_two_syncing_nodes_and_stops_on_ctrl_c(tmp_
             assert sorted(r["level"] for r in rules) == ["quarantine", "semi_closed"]
         b20 = status["replica_id"]
         assert b20 == "building-20"
+        # the seed's posts, each desk serving its own; at building 20's door a room number alone is its room
+        posts = gate.get(f"http://127.0.0.1:{base + 2}/api/v1/rows/posts", timeout=5).json()["rows"]
+        assert sorted((p["name"], p["kind"], p.get("node_id")) for p in posts) == [
+            ("20栋车库门 Building 20 garage door", "building_door", None),
+            ("20栋门 Building 20 door", "building_door", "building-20"), ("东门 East gate", "gate", "east-gate")]
+        for room in ("504", "1401", "1404", "1702"):
+            hits = gate.get(f"http://127.0.0.1:{base + 2}/api/v1/gate/search", params={"q": room},
+                            timeout=5).json()["results"]
+            assert hits[0]["label"] == f"20-{room}", (room, hits[:3])
+        cars = gate.get(f"http://127.0.0.1:{base + 2}/api/v1/gate/search", params={"q": "鄂A"},
+                        timeout=5).json()["results"]
+        assert [(c["kind"], c["detail"]) for c in cars] == [("vehicle", "20-1702")]
         proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=30)[0]
         assert proc.returncode == 0 and "demo stopped" in rest

@@ -94,6 +94,12 @@ def test_building_20_has_18_floors_and_contains_room_1702():
     assert "1702" in {h["room"] for h in _households_in(DATA, "20")}
 
 
+def test_building_20_has_the_rooms_the_seed_names():
+    for seed in (2020, 7):
+        rooms = {h["room"] for h in _households_in(generate_compound(seed), "20")}
+        assert {"504", "1401", "1404", "1702"} <= rooms, seed
+
+
 def test_building_20_has_exactly_24_party_members():
     assert sum(r["party_member"] for r in _residents_in(DATA, "20")) == 24
 

@@ -243,3 +243,49 @@ def test_desk_journey_members_reached_with_tab_and_picked_with_a_digit(desk):
     _focused(desk, "temp")
     expect(desk.locator("#subject")).to_contain_text("李雪芳")
     expect(desk.locator("#card button.pick.chosen")).to_contain_text("李雪芳")
+
+
+SEED_ROOMS = ("504", "1401", "1404", "1702")  # the rooms of building 20 the seed's story names
+
+
+@pytest.fixture
+def door(cluster, browser):
+    """Building 20's door (node building-20, post 20栋门 naming building 20) at 1366×768, an operator signed in.
+    Building 3 has a 1702 too: a room number alone must mean this building's."""
+    hub, node = cluster.hub, cluster.nodes["building-20"]
+
+    def row(table, **data):
+        r = hub.api("POST", f"/rows/{table}", json={"compound_id": cluster.compound_id, **data})
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()["id"]
+
+    b3, b20 = row("buildings", number="3"), row("buildings", number="20")
+    row("households", building_id=b3, room="1702", label="3-1702")
+    homes = {room: row("households", building_id=b20, room=room, label=f"20-{room}") for room in SEED_ROOMS}
+    row("posts", name="20栋门", kind="building_door", node_id="building-20", building_id=b20)
+    node.sync()
+    server = LiveServer(node.app)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    node.sign_in(page, server.url, "operator")
+    expect(page.locator("#q")).to_be_focused()
+    page.node, page.homes = node, homes
+    yield page
+    page.close()
+    server.stop()
+    assert errors == [], errors
+
+
+def test_desk_journey_at_a_building_door_takes_the_building_as_given(door):
+    keys, taken = Keyboard(door), {}
+    for room in SEED_ROOMS:
+        _find(door, keys, room)  # the room number alone, then Enter
+        expect(door.locator("#subject")).to_contain_text(f"20-{room}")
+        expect(_submit(door, keys, "36.5")).to_contain_text(f"20-{room}")
+        taken[room] = keys.taken()
+    assert taken == {"504": 9, "1401": 10, "1404": 10, "1702": 10}, taken  # room + temperature + Enter ≤ 12
+    names = door.node.rt.catalog["gate_events"].field_names
+    events = [dict(zip(names, e)) for e in door.node.table("gate_events").values()]
+    assert sorted((e["gate"], e["household_id"]) for e in events) == sorted(
+        ("building-20", door.homes[room]) for room in SEED_ROOMS)

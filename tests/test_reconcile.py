@@ -1,4 +1,7 @@
 """Reconciliation after an outage: what arrived late, conflicts, violations no gate could see, and putting it right."""
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from menwei.times import iso
@@ -189,12 +192,20 @@ def test_bad_acknowledgements_are_refused_naming_the_field(gate, body, field):
 
 
 def test_browser_resolve_a_conflict_acknowledge_a_violation_and_merge_households(outage, browser):
+    expect = pytest.importorskip("playwright.sync_api").expect
     g = outage
-    page = browser.new_page()
+    page = browser.new_page(timezone_id="America/New_York")  # a laptop in another zone: times stay the compound's
+    browser_dialogs = []
+    page.on("dialog", lambda d: (browser_dialogs.append(d.message), d.dismiss()))
     try:
         g.hub.sign_in(page, g.cluster.server.url, "coordinator", "/reconcile")
         page.wait_for_selector("#nodes tr[data-node=east-gate]")
         assert "min" in page.inner_text("#nodes tr[data-node=east-gate]")  # the outage, in minutes
+        seen = g.hub.api("GET", "/reconcile/nodes").get_json()["nodes"]
+        seen = datetime.datetime.fromisoformat(next(n for n in seen if n["node_id"] == "east-gate")["last_seen"]
+                                               .replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+        expect(page.locator("#nodes tr[data-node=east-gate] td").nth(1)).to_have_text(
+            f"{seen.year}/{seen.month}/{seen.day} {seen:%H:%M:%S}")  # last seen, in TIMEZONE
         page.click("#nodes tr[data-node=east-gate] a")
         page.wait_for_selector("#outage-report")
         assert "2 条登记 events captured" in page.inner_text("#outage-report")
@@ -216,7 +227,15 @@ def test_browser_resolve_a_conflict_acknowledge_a_violation_and_merge_households
         # Merge the room registered twice, keeping the one east gate registered.
         dup = page.locator("#violations tr[data-kind=duplicate_room]")
         dup.locator("button.merge", has_text="east-gate").click()
+        ask = page.locator("dialog#menwei-ask")
+        expect(ask).to_contain_text("building-20")  # what goes, said before it goes
+        page.keyboard.press("Escape")  # asked first: not merged
+        expect(ask).to_be_hidden()
+        assert g.hub.api("GET", f"/rows/households/{g.dup_b20}").get_json()["merged_into"] is None
+        dup.locator("button.merge", has_text="east-gate").click()
+        ask.locator("button.danger").click()
         page.wait_for_selector("#violations tr[data-kind=duplicate_room]", state="detached")
         assert g.hub.api("GET", f"/rows/households/{g.dup_b20}").get_json()["merged_into"] == g.dup_east
     finally:
         page.close()
+    assert browser_dialogs == []

@@ -180,9 +180,21 @@ def test_posts_and_volunteers_are_created_in_this_compound(roster):
     assert posts["20栋车库门"]["compound_id"] == roster.cluster.compound_id
 
 
+def test_a_building_door_post_names_its_building(roster):
+    b20 = roster.hub.api("POST", "/rows/buildings", json={"compound_id": roster.cluster.compound_id,
+                                                          "number": "20"}).get_json()["id"]
+    r = roster.hub.api("POST", "/roster/posts", json={"name": "20栋门", "kind": "building_door", "building_id": b20,
+                                                      "node_id": "building-20"})
+    assert r.status_code == 201 and r.get_json()["building_id"] == b20, r.get_json()
+    roster.sync()
+    posts = {p["post"]["name"]: p["post"] for p in roster.east.api("GET", "/roster/coverage").get_json()["posts"]}
+    assert posts["20栋门"]["building_id"] == b20
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("/roster/posts", {"name": ""}, "name"), ("/roster/posts", {"name": "门", "kind": "tower"}, "kind"),
     ("/roster/volunteers", {"name": "x" * 51}, "name"), ("/roster/volunteers", {"name": "胡", "phone": "call"}, "phone"),
+    ("/roster/posts", {"name": "20栋门", "kind": "building_door", "building_id": "no-such-building"}, "building_id"),
 ])
 def test_a_bad_post_or_volunteer_gets_400_naming_the_field_and_writes_nothing(roster, path, body, field):
     before = (len(roster.hub.table("posts")), len(roster.hub.table("volunteers")))

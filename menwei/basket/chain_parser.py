@@ -14,6 +14,7 @@ Each line also gets what it means for the order (``kind``):
   separators, "撤回了一条消息" — both kept visible, never orders.
 Quoted text (「…」, “…”, ``回复 X：``) is kept in ``quoted`` and never gives the line its room.
 """
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -541,3 +542,24 @@ def same_line(a, b):
 def current_lines(lines):
     """The lines that stand: for each room the last one, plus every line without a room (to sort out)."""
     return [ln for ln in lines if not any(f.startswith("corrected by") for f in ln.flags)]
+
+
+_TITLE_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+
+
+def title_day(lines, near):
+    """The day a chain's title names (``#接龙 2月5日 20栋买菜`` → 5 February), in the year that puts it nearest
+    ``near`` (a chain of 31 December read on 1 January is last year's); None when no header names one."""
+    for ln in lines:
+        m = _TITLE_DAY.search(normalise(ln.raw)) if ln.kind == "header" else None
+        if not m:
+            continue
+        days = []
+        for year in (near.year - 1, near.year, near.year + 1):
+            try:
+                days.append(datetime.date(year, int(m.group(1)), int(m.group(2))))
+            except ValueError:  # 2月30日, 13月1日: not a day
+                pass
+        if days:
+            return min(days, key=lambda d: abs((d - near).days))
+    return None

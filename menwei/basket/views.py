@@ -12,14 +12,16 @@ from sync.tables import DELETED, sniff_image
 
 from menwei.basket.shopping import (CANCELLED_REASON, apply_changes, diff_lines, ledger, reply_after, reply_before,
                                     shopping_list)
-from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line
+from menwei.basket.chain_parser import current_lines, parse_chain, parse_line, same_line, title_day
+from menwei.gate.labels import room_order
+from menwei.gate.queries import door_building
 from menwei.web.errors import SANE_DATE, ApiError
 from menwei.times import iso
 from menwei.runtime import runtime
 from menwei.store.queries import current_compound, live_rows, names_of
 from menwei.store.spreadsheets import download, write_xlsx
 from menwei.tables import CATALOG
-from menwei.web.auth import allow, served_clause
+from menwei.web.auth import allow, may_call, served_clause, signed_in_name
 from menwei.web.openapi import accepts
 
 api = Blueprint("basket_api", __name__, url_prefix="/api/v1/basket")
@@ -177,7 +179,9 @@ def preview_chain(body):
         existing = _orders(tx, body["delivery_date"].isoformat())
     by_room = {o["room_text"]: o for o in existing}
     out, ignored = [], []
-    for ln in parse_chain(body["text"], body["building"], set(rooms), names, keep_ignored=True):
+    lines = parse_chain(body["text"], body["building"], set(rooms), names, keep_ignored=True)
+    named = title_day(lines, body["delivery_date"])
+    for ln in lines:
         if ln.kind in ("header", "chatter"):
             ignored.append({"line_no": ln.line_no, "raw": ln.raw, "kind": ln.kind})
             continue
@@ -192,7 +196,9 @@ def preview_chain(body):
                     "household_id": rooms.get(ln.room), "name": ln.name, "kind": ln.kind, "items": _lines_of(ln),
                     "changes": _changes_of(ln), "ref": ln.ref, "notes": ln.notes, "flags": ln.flags,
                     "quoted": ln.quoted, "state": state})
-    return {"lines": out, "ignored": ignored}
+    # the day the chain's title names, when it is not the day chosen: the page asks which one before importing
+    return {"lines": out, "ignored": ignored,
+            "title_day": named.isoformat() if named and named != body["delivery_date"] else None}
 
 
 @api.post("/chains/import")
@@ -488,10 +494,11 @@ def mark_bought(oid, body):
     rt = runtime()
     with rt.store.read(snapshot=True) as tx:
         order = _order(tx, oid)
-    known = {ln["id"]: ln for ln in order["lines"]}
-    unknown = [b["id"] for b in body["lines"] if b["id"] not in known]
-    if unknown:
-        raise ApiError(400, "lines not in this order", fields={"lines": unknown})
+        known = {ln["id"]: ln for ln in order["lines"]}
+        unknown = [b["id"] for b in body["lines"] if b["id"] not in known]
+        if unknown:
+            raise ApiError(400, "lines not in this order", fields={"lines": unknown})
+        _payer(tx, body["paid_by"])
     if order["status"] not in ("requested", "bought", "partly_bought"):
         raise ApiError(409, f"order is {order['status']}")
     writes, missing = [], []
@@ -532,10 +539,11 @@ def mark_at_building(oid):
 @allow("volunteer")
 @accepts(StepIn)
 def mark_delivered(oid, body):
-    """Staff carried the bags to the door of the flat."""
-    if not body["by"]:
-        raise ApiError(400, "say who delivered it", fields={"by": "missing"})
-    return _step(oid, ("packed", "at_building"), {"status": "delivered", "delivered_by": body["by"],
+    """Staff carried the bags to the door of the flat; who did it is named (the page offers the signed-in volunteer)."""
+    by = (body["by"] or "").strip()
+    if not by:
+        raise ApiError(400, "请填写送达人 say who delivered it", fields={"by": "missing"})
+    return _step(oid, ("packed", "at_building"), {"status": "delivered", "delivered_by": by,
                                                    "delivered_at": iso(runtime().wall())})
 
 
@@ -636,12 +644,56 @@ class VolunteerIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 50))
 
 
+ACTIVE = "(inactive IS NULL OR inactive = ?)"  # a volunteer not deactivated: offered as payer and deliverer
+
+
 @api.get("/volunteers")
 @allow("volunteer", "viewer")
+@accepts(query={"all": {"type": "boolean", "description": "the deactivated too (to reactivate them)"}})
 def list_volunteers():
-    """The volunteers who may pay at the till, by name."""
+    """The volunteers who may pay at the till, by name; ``all=1`` adds those deactivated, marked inactive."""
+    every = request.args.get("all") in ("1", "true")
+    served, params = served_clause("compound_id")
+    where = ("1 = 1" if every else ACTIVE) + served
     with runtime().store.read() as tx:
-        return {"volunteers": live_rows(tx, "volunteers", ("id", "name"), order="name")}
+        rows = live_rows(tx, "volunteers", ("id", "name", "inactive"), where,
+                         (*(() if every else (False,)), *params), order="name")
+    return {"volunteers": [{"id": v["id"], "name": v["name"], "inactive": bool(v["inactive"])} for v in rows]}
+
+
+class ActiveIn(Schema):
+    """Body of POST /api/v1/basket/volunteers/<id>/active."""
+
+    class Meta:
+        unknown = RAISE
+
+    active = fields.Boolean(required=True)
+
+
+@api.post("/volunteers/<vid>/active")
+@allow("volunteer")
+@accepts(ActiveIn)
+def set_volunteer_active(vid, body):
+    """Deactivate a basket volunteer (no longer offered to pay or deliver; what names them keeps the name) or
+    reactivate them."""
+    rt = runtime()
+    served, params = served_clause("compound_id")
+    with rt.store.read() as tx:
+        found = live_rows(tx, "volunteers", ("id", "name"), "id = ?" + served, (vid, *params))
+    if not found:
+        raise ApiError(404, f"没有这位志愿者 no volunteer {vid}")
+    rt.replica.update("volunteers", vid, {"inactive": not body["active"]})
+    return {"id": vid, "name": found[0]["name"], "inactive": not body["active"]}
+
+
+def _payer(tx, vid):
+    """Refuse (400 naming paid_by) a payer who is not an active volunteer of the caller's compounds."""
+    served, params = served_clause("compound_id")
+    rows = live_rows(tx, "volunteers", ("inactive",), "id = ?" + served, (vid, *params))
+    if not rows:
+        raise ApiError(400, "付款人不是志愿者 who paid is not a volunteer", fields={"paid_by": "not a volunteer"})
+    if rows[0]["inactive"]:
+        raise ApiError(400, "这位志愿者已停用 this volunteer was deactivated", fields={"paid_by": "deactivated"})
 
 
 @api.post("/volunteers")
@@ -676,15 +728,30 @@ def add_repayment(body):
 
 def _charges_and_repaid(tx):
     served, params = served_clause("o.compound_id")  # at the hub: the compounds the caller serves
-    charges = [(h, v, float(p)) for h, v, p in tx.rows(
-        f"SELECT o.household_id, o.paid_by, SUM(l.price) FROM orders o JOIN order_lines l ON l.order_id = o.id "
+    # an order for a room not in the register is owed by its room as typed (UNREGISTERED + room), never lumped in
+    # with the other unregistered rooms' orders
+    charges = [(h or UNREGISTERED + (room or "?"), v, float(p)) for h, room, v, p in tx.rows(
+        f"SELECT o.household_id, CASE WHEN o.household_id IS NULL THEN o.room_text END, o.paid_by, SUM(l.price) "
+        f"FROM orders o JOIN order_lines l ON l.order_id = o.id "
         f"WHERE o.{DELETED} = ? AND l.{DELETED} = ? AND l.price IS NOT NULL AND o.paid_by IS NOT NULL "
         "AND (l.missing IS NULL OR l.missing = ?) "  # what the shop did not have is never charged
-        f"AND o.status <> 'refused'{served} GROUP BY o.household_id, o.paid_by", (False, False, False, *params))]
+        f"AND o.status <> 'refused'{served} GROUP BY o.household_id, "
+        "CASE WHEN o.household_id IS NULL THEN o.room_text END, o.paid_by", (False, False, False, *params))]
     repaid = [(h, v, float(a)) for h, v, a in tx.rows(
         f"SELECT household_id, volunteer_id, amount FROM repayments WHERE {DELETED} = ?"
         f"{served.replace('o.compound_id', 'compound_id')}", (False, *params))]
     return charges, repaid
+
+
+#: The ledger's key for what an unregistered room owes: this prefix and the room as the chain wrote it.
+UNREGISTERED = "room:"
+
+
+def _payer_row(key, labels):
+    """(household_id, room) of a ledger key: a registered household, or an unregistered room (no id)."""
+    if key and key.startswith(UNREGISTERED):
+        return None, key[len(UNREGISTERED):]
+    return key, labels.get(key)
 
 
 def compute_ledger():
@@ -699,16 +766,17 @@ def compute_ledger():
     led = ledger(charges, repaid)
     receipt_totals = {v: float(t) for v, t in receipts}
     return {
-        "households": [{"household_id": h, "room": labels.get(h), "owes": round(x, 2)}
-                       for h, x in sorted(led["households"].items(), key=lambda kv: labels.get(kv[0]) or "")],
+        "households": [dict(zip(("household_id", "room"), _payer_row(h, labels)), owes=round(x, 2))
+                       for h, x in sorted(led["households"].items(), key=lambda kv: room_order(_payer_row(kv[0], labels)[1] or ""))],
         "volunteers": [{"volunteer_id": v, "name": names.get(v), "advanced": round(d["advanced"], 2),
                         "repaid": round(d["repaid"], 2), "outstanding": round(d["outstanding"], 2),
                         "receipts": round(receipt_totals.get(v, 0.0), 2),
                         "unallocated": round(receipt_totals.get(v, 0.0) - d["advanced"], 2)}
                        for v, d in sorted(led["volunteers"].items(), key=lambda kv: names.get(kv[0]) or "")],
-        "pairs": [{"household_id": h, "room": labels.get(h), "volunteer_id": v, "name": names.get(v), "owes": round(x, 2)}
-                  for (h, v), x in sorted(led["pairs"].items(), key=lambda kv: (labels.get(kv[0][0]) or "",
-                                                                               names.get(kv[0][1]) or ""))
+        "pairs": [dict(zip(("household_id", "room"), _payer_row(h, labels)), volunteer_id=v, name=names.get(v),
+                       owes=round(x, 2))
+                  for (h, v), x in sorted(led["pairs"].items(), key=lambda kv: (
+                      room_order(_payer_row(kv[0][0], labels)[1] or ""), names.get(kv[0][1]) or ""))
                   if round(x, 2) != 0],  # who owes whom: what a repayment settles
         "total_owed": round(sum(led["households"].values()), 2),
         "total_outstanding": round(sum(d["outstanding"] for d in led["volunteers"].values()), 2)}
@@ -770,4 +838,13 @@ def ledger_xlsx():
 @allow("volunteer", "viewer")
 def basket_page():
     """The shopping basket, one page: paste, review, shopping list, buy, pack, hand off, money, reply."""
-    return render_template("basket.html")
+    rt, me = runtime(), signed_in_name() or ""
+    with rt.store.read() as tx:
+        # the building whose door this node serves is the chain's building; elsewhere (the east gate, the hub) one is chosen
+        door = door_building(tx, rt.replica.id) if rt.role == "node" and rt.enrolled else None
+        buildings = sorted(set(names_of(tx, "buildings", "number").values()), key=room_order)
+        # who pays at the till is the signed-in volunteer when they are on the basket team (by name)
+        payer = next((v["id"] for v in live_rows(tx, "volunteers", ("id",), "name = ?", (me,))), "") if me else ""
+    # editing controls only for those the write routes accept (a viewer reads): the import's rule stands for all
+    return render_template("basket.html", me=me, edit=may_call(import_chain), door=door, buildings=buildings,
+                           payer=payer)

@@ -10,10 +10,11 @@ import requests
 
 from menwei.store.file_modes import private_file, write_private
 
-NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋 Building 20 door"))
-#: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment).
+NODES = (("east-gate", "东门 East gate"), ("building-20", "20栋门 Building 20 door"))
+#: Sign-in accounts of the demo, one per role, all with DEMO_PASSWORD (a demo is not a deployment). The basket
+#: account is 王建国 of the basket team (BASKET_TEAM), so the basket page takes him as who pays at the till.
 ACCOUNTS = (("coordinator", "coordinator", "协调员 Coordinator"), ("gate", "operator", "门岗 Gate operator"),
-            ("basket", "volunteer", "菜篮子 Basket volunteer"), ("viewer", "viewer", "观察员 Viewer"))
+            ("basket", "volunteer", "王建国"), ("viewer", "viewer", "观察员 Viewer"))
 DEMO_PASSWORD = "menwei-demo"
 
 
@@ -55,6 +56,7 @@ def prepare(data_dir, base_port):
         _demo_accounts(app)
         _demo_rules(rt, compound_id)
         _demo_volunteers(rt, compound_id)
+        _demo_posts(rt, compound_id)
         if not os.path.exists(token_file):
             write_private(token_file, new_admin_token())
         private_file(token_file)
@@ -110,6 +112,29 @@ def _demo_volunteers(rt, compound_id):
     rt.replica.write([("volunteers", new_id(), {"compound_id": compound_id, "name": name, "party_member": True,
                                                 "organisation": "菜篮子小组 basket team"}) for name in BASKET_TEAM],
                      create=True)
+
+
+#: The posts of the seed's story: the compound's east gate, building 20's door and its underground garage door
+#: (the loophole: the door was locked but residents left by lift through the garage until it was padlocked).
+POSTS = (("东门 East gate", "gate", "east-gate", None), ("20栋门 Building 20 door", "building_door", "building-20", "20"),
+         ("20栋车库门 Building 20 garage door", "building_door", None, "20"))
+
+
+def _demo_posts(rt, compound_id):
+    """The demo's posts, each desk node serving its own (idempotent: posts already named are left alone)."""
+    from sync.ids import new_id
+    with rt.store.read() as tx:
+        have = {r[0] for r in tx.rows("SELECT name FROM posts WHERE compound_id = ?", (compound_id,))}
+        buildings = dict(tx.rows("SELECT number, id FROM buildings WHERE compound_id = ?", (compound_id,)))
+    writes = []
+    for name, kind, node_id, building in POSTS:
+        if name in have:
+            continue
+        data = {"compound_id": compound_id, "name": name, "kind": kind, "node_id": node_id,
+                "building_id": buildings.get(building)}
+        writes.append(("posts", new_id(), {k: v for k, v in data.items() if v is not None}))
+    if writes:
+        rt.replica.write(writes, create=True)
 
 
 def _node_enrolled(data_dir, node_id):

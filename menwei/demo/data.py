@@ -15,6 +15,8 @@ QUARANTINED_HOUSEHOLDS = 42
 QUARANTINED_RESIDENTS = 163
 QUARANTINED_PARTY_MEMBERS = 24
 HUBEI_PLATE_ROOM = "1702"
+#: The rooms of building 20 the seed's story names: 504 (张小流), 1401 (廖志平), 1404 (刘燕波), 1702 (the 鄂A car).
+SEED_ROOMS = ("504", "1401", "1404", HUBEI_PLATE_ROOM)
 REFERENCE_DATE = datetime.date(2020, 2, 1)  # ages are computed as of this day
 BUILDING_COUNT = 30
 
@@ -167,7 +169,7 @@ def _layout(rng, households_total):
     plan = []
     for n in range(1, BUILDING_COUNT + 1):
         if str(n) == QUARANTINED_BUILDING:
-            plan.append([str(n), 18, 3, QUARANTINED_HOUSEHOLDS])
+            plan.append([str(n), 18, 4, QUARANTINED_HOUSEHOLDS])  # four flats a floor: 504 and 1404 exist
         else:
             plan.append([str(n), rng.choice(_FLOOR_CHOICES), rng.choice((2, 3, 4, 4)), 0])
     others = [b for b in plan if b[0] != QUARANTINED_BUILDING]
@@ -216,8 +218,9 @@ def generate_compound(seed: int = 2020) -> dict:
         buildings.append(building)
         flats = [(f, u) for f in range(1, floors + 1) for u in range(1, units + 1)]
         if number == QUARANTINED_BUILDING:
-            flats.remove((17, 2))
-            chosen = rng.sample(flats, count - 1) + [(17, 2)]
+            named = [(int(r[:-2]), int(r[-2:])) for r in SEED_ROOMS]
+            flats = [f for f in flats if f not in named]
+            chosen = rng.sample(flats, count - len(named)) + named
         else:
             chosen = rng.sample(flats, count)
         by_building[number] = []

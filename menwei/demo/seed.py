@@ -2,11 +2,11 @@
 from menwei.demo.data import generate_compound
 
 _TABLE_OF = (("compounds", "compound"), ("buildings", "buildings"), ("households", "households"),
-             ("residents", "residents"))
+             ("residents", "residents"), ("vehicles", "vehicles"))
 
 
 def seed_demo(replica, seed=2020):
-    """Create the demo compound (buildings, households, residents) unless one exists; return its id and counts."""
+    """Create the demo compound (buildings, households, residents, vehicles) unless one exists; return its id and counts."""
     data = generate_compound(seed)
     compound = data["compound"]
     with replica.store.read() as tx:

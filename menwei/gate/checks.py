@@ -6,7 +6,7 @@ from sync.ids import new_id
 
 from menwei.web.errors import ApiError
 from menwei.gate.labels import normalise_plate, room_label
-from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, operator_on_duty
+from menwei.gate.queries import QR_PREFIX, household_outings, load_rules, operator_on_duty, place_name
 from menwei.gate.rules import Crossing, judge
 from menwei.times import iso
 from menwei.privacy import mask_phone
@@ -156,7 +156,7 @@ def check(body):
         incident_id = new_id()
         writes.append(("incidents", incident_id, {
             "compound_id": compound_id, "kind": "fever", "status": "open", "gate_event_id": event_id,
-            "title": f"发热 fever {c.temperature:.1f}°C at {rt.replica.id}: {event['person_name'] or '?'}",
+            "title": f"发热 fever {c.temperature:.1f}°C at {place_name(rt.replica.id)}: {event['person_name'] or '?'}",
             "household_id": event["household_id"], "opened_at": at, "opened_by": body.get("operator")}))
     rt.replica.write(writes, create=True)
     return jsonify({"decision": event["decision"], "allowed": verdict.allowed, "reasons": verdict.reasons,

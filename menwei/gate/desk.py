@@ -9,7 +9,7 @@ from sync.tables import DELETED
 from menwei.gate.labels import ROOM, fold
 from menwei.gate.search import LIKE, like_pattern, search
 from menwei.web.errors import ApiError, int_arg
-from menwei.gate.queries import household_outings, load_rules
+from menwei.gate.queries import door_building, household_outings, load_rules, place_name
 from menwei.gate.rules import outing_quota
 from menwei.times import iso
 from menwei.privacy import mask_row
@@ -60,8 +60,10 @@ def desk_search(body=None):
     q = body["q"] if body is not None else request.args.get("q", "")
     if len(q) > 100:
         raise ApiError(400, "search text too long", fields={"q": "at most 100 characters"})
-    with runtime().store.read() as tx:
-        results = search(tx, q)
+    rt = runtime()
+    with rt.store.read() as tx:
+        # at a building's door a room number alone is that building's room (the hub serves no door)
+        results = search(tx, q, door_building(tx, rt.replica.id) if rt.role == "node" and rt.enrolled else None)
         served = served_compounds()
         if served is not None:  # an account at the hub finds the households of the compounds it serves
             compound_of = tx.scopes_of("households", {r["household_id"] for r in results if r.get("household_id")})
@@ -198,7 +200,7 @@ def alerts():
             event = dict(zip(("person_name", "temperature", "gate"), found[0])) if found else None
             household = one_row(tx, "households", "id = ?", [r["household_id"]]) if r["household_id"] else None
             r.update(person_name=(event or {}).get("person_name"), temperature=(event or {}).get("temperature"),
-                     gate=(event or {}).get("gate"), room=(household or {}).get("label"))
+                     gate=place_name((event or {}).get("gate")), room=(household or {}).get("label"))
     return {"alerts": sorted(rows, key=lambda r: r["opened_at"] or "", reverse=True)}
 
 

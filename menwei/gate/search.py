@@ -59,12 +59,20 @@ def room_label(q):
     return labels.room_label(q)
 
 
-def search(tx, q):
-    """Find what a volunteer typed: [{kind, id, label, detail, household_id}] best first."""
+def search(tx, q, building=None):
+    """Find what a volunteer typed: [{kind, id, label, detail, household_id}] best first.
+
+    ``building`` is the building whose door the desk serves (queries.door_building): there a room number
+    alone (``1702``) is that building's room, found first; elsewhere a number names a building.
+    """
     q = fold(q)
     if not q:
         return []
     out = []
+    if building and re.fullmatch(r"\d{1,5}", q):
+        out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in tx.rows(
+            f"SELECT id, label FROM households WHERE label = ? AND {DELETED} = ? AND merged_into IS NULL",
+            (labels.room_label_of(building, q), False))]
     label = room_label(q)
     if label:
         exact = not label.endswith("-")
@@ -74,7 +82,8 @@ def search(tx, q):
         if not rows and exact:
             rows = live_tuples(tx, "households", ("id", "label"), f"label {LIKE} AND merged_into IS NULL",
                                (like_pattern(label, False),), order="label", limit=MAX_RESULTS)
-        out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows]
+        out += [{"kind": "household", "id": r[0], "label": r[1], "household_id": r[0]} for r in rows
+                if not any(o["id"] == r[0] for o in out)]
     if re.fullmatch(r"\d{17}[\dXx]", q):  # an ID card number, typed or read: exact match only
         for r in tx.rows(f"SELECT r.id, r.name, r.household_id, h.label FROM residents r LEFT JOIN households h "
                          f"ON h.id = r.household_id WHERE r.id_number = ? AND r.{DELETED} = ?", (q.upper(), False)):

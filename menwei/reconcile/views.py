@@ -13,6 +13,7 @@ from menwei.reconcile.merge import merge_households
 from menwei.web.openapi import accepts
 from menwei.web.periods import PERIOD_QUERY, period
 from menwei.reconcile.outages import captured, late_arrivals, node_conflicts, node_violations, outages
+from menwei.gate.queries import place_name
 from menwei.runtime import runtime
 from menwei.store.queries import current_compound
 from menwei.reconcile.violations import KINDS, find_violations
@@ -36,7 +37,7 @@ def list_violations():
     since, until, _ = period()
     with runtime().store.read() as tx:
         found = find_violations(tx, current_compound(tx, request.args.get("compound_id")), since, until, current_app.config["TIMEZONE"])
-    found = [v for v in found if (kind is None or v["kind"] == kind)
+    found = [v | {"places": [place_name(g) for g in v["gates"]]} for v in found if (kind is None or v["kind"] == kind)
              and (status is None or (v["ack"] is None) == (status == "open"))]
     return jsonify({"violations": found, "count": len(found), "from": iso(since), "to": iso(until)})
 
@@ -131,7 +132,7 @@ def _report(node, since, until, now, detail, found=None):
         spans = [{"from": iso(a), "to": iso(b) if b else None, "ongoing": b is None,
                   "minutes": round(((b or now) - a) / 60000),
                   "events_captured": captured(tx, node["id"], a, b or now)} for a, b in offline]
-    out = {"node_id": node["id"], "label": node["label"], "compound_id": node["compound_id"],
+    out = {"node_id": node["id"], "label": node["label"], "place": place_name(node["id"]), "compound_id": node["compound_id"],
            "last_seen": iso(node["last_seen_ms"]) if node["last_seen_ms"] else None,
            "outages": spans, "late": {"total": late["total"], "counts": late["counts"]},
            "conflicts_open": sum(1 for c in conflicts if c["status"] == "open"), "conflicts_total": len(conflicts),

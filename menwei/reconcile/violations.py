@@ -8,7 +8,7 @@ from collections import defaultdict
 from sync.sql_store import decode_versions
 from sync.clock import physical_ms
 
-from menwei.gate.queries import load_rules
+from menwei.gate.queries import load_rules, place_name
 from menwei.gate.rules import is_counted_outing, outing_quota, pass_problems
 from menwei.store.queries import live_tuples
 from menwei.times import iso, local_text
@@ -111,7 +111,7 @@ def _pass_misuse(tx, events, since, until, tz):
         if problems:
             found.append({"kind": "pass_misused", "key": e["id"], "at": e["at"], "pass_id": e["pass_id"],
                           "household_id": e["household_id"], "gates": [e["gate"]],
-                          "message": f"pass {code} used at {e['gate']} {local_text(e['at'], tz)}: " + "; ".join(problems),
+                          "message": f"pass {code} used at {place_name(e['gate'])} {local_text(e['at'], tz)}: " + "; ".join(problems),
                           "events": [_evidence(e)]})
     return found
 
@@ -136,8 +136,8 @@ def _out_twice(events, since, until, tz):
         if e["direction"] == "out" and prev is not None and prev["direction"] == "out" and since <= e["at"] <= until:
             found.append({"kind": "out_twice", "key": e["id"], "at": e["at"], "resident_id": rid,
                           "household_id": e["household_id"], "gates": sorted({prev["gate"], e["gate"]}),
-                          "message": f"{e['person_name'] or rid} went out at {prev['gate']} "
-                                     f"{local_text(prev['at'], tz)} and again at {e['gate']} "
+                          "message": f"{e['person_name'] or rid} went out at {place_name(prev['gate'])} "
+                                     f"{local_text(prev['at'], tz)} and again at {place_name(e['gate'])} "
                                      f"{local_text(e['at'], tz)} without coming back in",
                           "events": [_evidence(prev), _evidence(e)]})
         last[rid] = e
@@ -158,7 +158,7 @@ def _duplicate_rooms(tx, compound_id):
         for hid, label, versions in sorted(hs):
             v = decode_versions(versions).get("room", [0, None])
             created.append({"household_id": hid, "label": label, "registered_by": v[1],
-                            "registered_at": iso(physical_ms(v[0]))})
+                            "registered_place": place_name(v[1]), "registered_at": iso(physical_ms(v[0]))})
         created.sort(key=lambda c: c["registered_at"])
         found.append({"kind": "duplicate_room", "key": f"{building_id}:{room}", "at": created[-1]["registered_at"],
                       "household_id": created[0]["household_id"], "households": created,

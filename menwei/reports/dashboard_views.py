@@ -9,7 +9,7 @@ from menwei.reports import charts
 from menwei.web.auth import ROLES, allow, current_principal, served_compounds
 from menwei.reports.dashboard import MAX_DAYS, Scope, figures, node_health
 from menwei.web.errors import ApiError
-from menwei.gate.queries import load_rules
+from menwei.gate.queries import load_rules, place_name
 from menwei.gate.rules import REASONS as RULE_REASONS, reason_label
 from menwei.gate.rules import DEFAULTS
 from menwei.times import iso
@@ -149,8 +149,7 @@ def choices(scope, data):
     if scope.origin:
         gates.add(scope.origin)
     buildings.sort(key=lambda b: (int(b[1]) if str(b[1]).isdigit() else 10**9, str(b[1])))
-    labels = {n["id"]: n["label"] for n in data["nodes"] if n["label"]}
-    return {"compounds": compounds, "gates": sorted(gates), "buildings": buildings, "gate_labels": labels}
+    return {"compounds": compounds, "gates": sorted(gates, key=place_name), "buildings": buildings}
 
 
 def render_dashboard():

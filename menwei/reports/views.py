@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from menwei.gate.queries import place_name
 from menwei.reports.audit import entries
 from menwei.web.auth import allow, served_compounds
 from menwei.reports.dashboard import COUNTERS, Scope
@@ -67,13 +68,13 @@ def daily_workbook(data, day, compound):
     summary += [[], ["拒绝原因 Denials by reason", None]] + [[REASONS.get(c, c), n] for c, n in
                                                           data["denials_by_reason"].items()]
     summary += [[], ["菜篮子配送 Deliveries", None]] + [[STATUSES[s], n] for s, n in data["deliveries"].items()]
-    gates = [[g["gate"] or "—", *(g[c] for c in cols), *(g["denials"].get(code, 0) for code in codes)]
+    gates = [[place_name(g["gate"]) or "—", *(g[c] for c in cols), *(g["denials"].get(code, 0) for code in codes)]
              for g in data["gates"]]
     gates.append(["合计 Total", *(data["totals"][c] for c in cols), *(data["denials_by_reason"][c] for c in codes)])
     buildings = [[b["building"] or "— 外来 no building", *(b[c] for c in cols), *(b["deliveries"][s] for s in STATUSES)]
                  for b in data["buildings"]]
     buildings.append(["合计 Total", *(data["totals"][c] for c in cols), *(data["deliveries"][s] for s in STATUSES)])
-    nodes = [[n["id"], n["label"], n["last_sync"], n["pending"], n["skew_ms"], n["schema_version"],
+    nodes = [[n["id"], place_name(n["id"]), n["last_sync"], n["pending"], n["skew_ms"], n["schema_version"],
               ", ".join(n["why"]) or "OK"] for n in data["nodes"]]
     return [("概况 Summary", ["日报 Daily report", None], summary),
             ("门岗 Gates", ["门岗 Gate", *heads, *(REASONS.get(c, c) for c in codes)], gates),

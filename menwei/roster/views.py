@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sync.ids import new_id
 from sync.tables import DELETED
 
+from menwei.gate.labels import room_order
 from menwei.web.errors import SANE_DATE, ApiError, int_arg
 from menwei.times import iso, parse
 from menwei.roster.coverage import coverage, fill, local_day_start, on_duty
@@ -46,6 +47,7 @@ class PostIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 50, error="1 to 50 characters"))
     kind = fields.String(load_default="gate", validate=validate.OneOf(("gate", "building_door", "other")))
     node_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    building_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class VolunteerIn(Schema):
@@ -81,10 +83,11 @@ def _posts(tx, post_id=None):
     if post_id:
         where += " AND id = ?"
         params.append(post_id)
-    rows = tx.rows(f"SELECT id, name, kind, node_id, compound_id FROM posts WHERE {where} ORDER BY name", params)
+    cols = ("id", "name", "kind", "node_id", "compound_id", "building_id")
+    rows = tx.rows(f"SELECT {', '.join(cols)} FROM posts WHERE {where} ORDER BY name", params)
     if post_id and not rows:
         raise ApiError(404, f"no post {post_id}", fields={"post_id": "unknown post"})
-    return [dict(zip(("id", "name", "kind", "node_id", "compound_id"), r)) for r in rows]
+    return [dict(zip(cols, r)) for r in rows]
 
 
 def _shifts(tx, post_id, start, end):
@@ -118,6 +121,11 @@ def add_post(body):
     rt = runtime()
     with rt.store.read() as tx:
         data = {"compound_id": current_compound(tx), "name": body["name"].strip(), "kind": body["kind"]}
+        if body["building_id"]:  # the building whose door this is: of this compound
+            if not tx.rows(f"SELECT 1 FROM buildings WHERE id = ? AND compound_id = ? AND {DELETED} = ?",
+                           (body["building_id"], data["compound_id"], False)):
+                raise ApiError(400, "没有这栋楼 no such building", fields={"building_id": "unknown building"})
+            data["building_id"] = body["building_id"]
     if body["node_id"]:
         data["node_id"] = body["node_id"]
     post_id = new_id()
@@ -282,6 +290,8 @@ def roster_page():
     now = iso(rt.wall())
     with rt.store.read() as tx:
         vols = [tuple(v.values()) for v in live_rows(tx, "volunteers", ("id", "name", "organisation"), order="name")]
+        buildings = sorted(((v["id"], v["number"]) for v in live_rows(tx, "buildings", ("id", "number"))),
+                           key=lambda b: room_order(b[1]))
     nodes = [(n["id"], n.get("label") or "") for n in rt.registry.all() if not n.get("revoked")] if rt.registry \
         else ([(rt.replica.id, "")] if rt.enrolled else [])
     for p in posts:
@@ -289,7 +299,7 @@ def roster_page():
         p["kind_words"] = KINDS.get(p["post"]["kind"], p["post"]["kind"])
     return render_template("roster.html", posts=posts, local=lambda t: local_text(t, tz), volunteers=vols,
                            today=local_text(now, tz, "%Y-%m-%d"), now=local_text(now, tz, "%m-%d %H:%M"), tz=tz,
-                           nodes=nodes, kinds=KINDS, hours=range(0, 25, 3))
+                           nodes=nodes, kinds=KINDS, hours=range(0, 25, 3), buildings=buildings)
 
 
 @pages.get("/roster/print")

@@ -72,6 +72,7 @@ def build_app(import_name, role, features=(), test_config=None, instance_path=No
     app.before_request(check_json_body)  # after the access check: strangers' bodies are not even parsed
     app.context_processor(_page_context)
     app.add_template_filter(_local_time, "local_time")
+    app.add_template_filter(_place, "place")  # {{ gate|place }}: a gate's name, not its node id
     app.after_request(add_security_headers)
     logging.getLogger("menwei").setLevel(logging.INFO)
     return app
@@ -134,6 +135,12 @@ def _secret_key(rt):
 def _local_time(at, fmt="%Y-%m-%d %H:%M:%S"):
     """A stored UTC time as the compound's local time on a page (``TIMEZONE``); empty for none."""
     return local_text(at, current_app.config["TIMEZONE"], fmt) if at else ""
+
+
+def _place(node_id):
+    """A gate's name for its node id (menwei.gate.queries.place_name)."""
+    from menwei.gate.queries import place_name  # the gate package's queries need a running app, as pages do
+    return place_name(node_id)
 
 
 def _page_context():

@@ -197,6 +197,13 @@ def enforce():
     return None
 
 
+def may_call(view):
+    """Whether the caller of this request passes ``view``'s access rule: a page offers a control only then."""
+    who = current_principal()
+    access = getattr(view, "menwei_access", None)
+    return access == "public" or (who is not None and access is not None and who.may(access))
+
+
 def require_role(*roles):
     """Inside a view: refuse the caller unless they have one of ``roles`` (403)."""
     who = current_principal()

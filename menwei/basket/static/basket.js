@@ -2,10 +2,10 @@
 // shopping list, buying, packing, handoff, money. Kept out of the page so that a strict CSP can forbid inline script.
 "use strict";
 (() => {
-const {say, fieldNames, $, esc} = window.Menwei;
+const {say, fieldNames, $, esc, ask} = window.Menwei;
 Object.assign(fieldNames, {paid_by: "付款志愿者 who paid", amount: "金额 amount", price: "价格 price", lines: "物品 items",
   name: "姓名 name", household_id: "住户 household", volunteer_id: "志愿者 volunteer", photo: "照片 photo",
-  text: "接龙 chain text", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
+  text: "接龙 chain text", building: "楼栋 building", bags: "袋数 bags", by: "送达人 delivered by", delivery_date: "日期 day"});
 // Every call of the page: a refusal is said in words at the top of the page (never an alert with JSON).
 const api = async (path, opts) => {
   try {
@@ -19,19 +19,35 @@ const STATUS = {requested: "已登记 requested", bought: "已买 bought", partl
   packed: "已分装 packed", at_building: "已到楼下 at the building", delivered: "已送到门口 delivered",
   refused: "已取消/拒收 cancelled or refused"};
 const status = (s) => STATUS[s] || s;
+// Editing controls are drawn only for those the server lets write (basket_page's `edit`); a viewer reads.
+const edit = document.body.dataset.edit === "1";
+const on = (selector, event, fn) => { const el = $(selector); if (el) el.addEventListener(event, fn); };
 
 async function loadVolunteers(selected) {
-  const {volunteers} = await api("/volunteers");
-  for (const sel of document.querySelectorAll("select.volunteers")) {
-    const keep = selected || sel.value;
+  if (!edit) return;  // the lists to choose a volunteer from are editing controls
+  const all = (await api("/volunteers?all=1")).volunteers, volunteers = all.filter((v) => !v.inactive);
+  for (const sel of document.querySelectorAll("select.volunteers")) {  // only the active are offered
+    const keep = selected || sel.value || (sel.id === "payer" ? document.body.dataset.payer : "");
     const none = document.createElement("option");
     none.value = ""; none.textContent = "— 选择 choose —";  // nobody is chosen for the volunteer by default
     sel.replaceChildren(none, ...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.id; o.textContent = v.name; return o; }));
-    if (keep) sel.value = keep;
+    if (keep && volunteers.some((v) => v.id === keep)) sel.value = keep;
   }
+  $("#team-names").replaceChildren(...volunteers.map((v) => { const o = document.createElement("option"); o.value = v.name; return o; }));
+  // the team, the deactivated too: each can be deactivated (asked first) or reactivated
+  $("#teamlist").innerHTML = all.map((v) => `<li data-id="${esc(v.id)}" class="${v.inactive ? "inactive" : ""}"><b>${esc(v.name)}</b>` +
+    (v.inactive ? ` <small>已停用 deactivated</small> <button type="button" class="reactivate">恢复 reactivate</button>`
+      : ` <button type="button" class="deactivate">停用 deactivate</button>`) + `</li>`).join("") || "<li>—</li>";
+  $("#teamlist").querySelectorAll("button").forEach((b) => b.addEventListener("click", async () => {
+    const li = b.closest("li"), name = li.querySelector("b").textContent, active = b.classList.contains("reactivate");
+    if (!active && !await ask(`停用 ${name}？ Deactivate ${name}?`, {detail: "不再作为付款人、送达人可选；账目里的名字保留。 No longer offered to pay or deliver; the accounts keep the name.", choices: [["ok", "停用 deactivate", "danger"]], cancel: "返回 back"})) return;
+    await post(`/volunteers/${encodeURIComponent(li.dataset.id)}/active`, {active});
+    await loadVolunteers();
+    say(`${name} ${active ? "已恢复 reactivated" : "已停用 deactivated"}`);
+  }));
   if (!volunteers.length) say("还没有付款志愿者：请先在“结账”页添加 no volunteer to pay yet: add one on the buy tab", true);
 }
-$("#add-volunteer").addEventListener("submit", async (e) => {
+on("#add-volunteer", "submit", async (e) => {
   e.preventDefault();
   const name = e.target.name.value.trim();
   if (!name) { say("请填写姓名 a name is needed", true); return; }
@@ -41,6 +57,7 @@ $("#add-volunteer").addEventListener("submit", async (e) => {
   say(`${v.name} 已添加 added`);
 });
 const day = () => $("#day").value;
+const me = document.body.dataset.me || "";  // the signed-in person: who delivers, unless changed
 const amount = (a) => a.map(([q, u]) => (u === "元" ? "¥" + q : (q === null ? "" : q) + u)).join(" + ");
 const itemText = (i) => esc(i.item) + (i.quantity === null || i.quantity === undefined ? "" :
   " " + (i.unit === "元" ? "¥" + i.quantity : i.quantity + esc(i.unit || ""))) + (i.note ? `（${esc(i.note)}）` : "");
@@ -52,7 +69,7 @@ function show(tab) {
   say("");  // a message belongs to the tab it was said on
   document.querySelectorAll("section").forEach((s) => { s.hidden = s.id !== tab; });
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("on", b.dataset.tab === tab));
-  ({paste: loadProposals, list: loadList, buy: () => Promise.all([loadVolunteers(), loadBuy()]), pack: loadPack, handoff: loadHandoff, money: loadMoney}[tab] || (() => {}))();
+  ({paste: loadProposals, list: loadList, buy: () => Promise.all([loadVolunteers(), loadBuy()]), pack: loadPack, handoff: () => Promise.all([loadVolunteers(), loadHandoff()]), money: loadMoney}[tab] || (() => {}))();
 }
 
 // What a chain line means, in words: the items of an order, or the change / cancellation / copy it proposes.
@@ -69,7 +86,7 @@ const STATE = {new: "新 new", same: "未变 same", changed: "有修改 edited",
   cancel: "待确认取消 cancellation to confirm", copy: "待确认照抄 copy to confirm", done: "已处理 handled"};
 
 const chainBody = () => ({text: $("#chain").value, building: $("#building").value, delivery_date: day()});
-$("#preview").addEventListener("click", async () => {
+on("#preview", "click", async () => {
   const r = await post("/chains/preview", chainBody());
   $("#review tbody").innerHTML = r.lines.map((l) => `<tr class="${l.flags.length || l.notes.length ? "flagged" : ""}${l.kind !== "order" ? " proposal" : ""}" data-kind="${esc(l.kind)}">` +
     `<td>${l.number ?? ""}<small> (${l.line_no})</small></td><td>${esc(l.room || "?")}</td><td>${esc(l.name || "")}</td>` +
@@ -79,7 +96,18 @@ $("#preview").addEventListener("click", async () => {
     r.ignored.map((l) => `<tr><td>${l.line_no}</td><td>${esc(l.raw)}</td><td>${l.kind === "header" ? "标题/说明 header" : "闲聊 chatter"}</td></tr>`).join("") + "</table>" : "";
   $("#import").disabled = false;
 });
-$("#import").addEventListener("click", async () => {
+// 2020-02-05 → 2月5日 (how the group's titles write a day)
+const monthDay = (iso) => `${+iso.slice(5, 7)}月${+iso.slice(8, 10)}日`;
+on("#import", "click", async () => {
+  // A title naming another day than the page's (a chain for tomorrow pasted today) asks which day first.
+  const named = (await post("/chains/preview", chainBody())).title_day;
+  if (named) {
+    const which = await ask(`接龙标题是 ${monthDay(named)}，页面选的是 ${monthDay(day())}：导入哪一天？ ` +
+      `The chain's title names ${named}, the page ${day()}: import for which day?`,
+      {choices: [[named, `${monthDay(named)} 标题 title`, "primary"], [day(), `${monthDay(day())} 页面 page`]]});
+    if (!which) return;
+    $("#day").value = which;
+  }
   const r = await post("/chains/import", chainBody());
   $("#importmsg").textContent = `新增 ${r.created} new · 未变 ${r.unchanged} unchanged · 有修改待确认 ${r.changed} edited, to confirm · 需核对 ${r.flagged} to check`;
   loadProposals();
@@ -103,12 +131,14 @@ async function loadProposals() {
     `<ul>${p.steps.map(stepText).join("")}</ul>` +
     (p.problem ? `<div class="problem">${esc(p.problem)}</div>` : "") +
     (p.status !== "requested" ? `<div class="problem">订单已是“${esc(status(p.status))}”，请手工处理 the order has moved on: handle it by hand</div>` : "") +
-    `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
-    `<button class="reject" type="button">不采纳 reject</button></div>`).join("") || "—";
+    (edit ? `<button class="confirm" type="button"${p.lines === null || p.status !== "requested" ? " disabled" : ""}>确认 confirm</button>` +
+    `<button class="reject" type="button">不采纳 reject</button>` : "") + `</div>`).join("") || "—";
   $("#proposals").querySelectorAll("button.confirm, button.reject").forEach((b) => b.addEventListener("click", async () => {
     const card = b.closest(".proposal-card"), confirming = b.classList.contains("confirm");
-    if (confirming && card.dataset.kind === "cancel" && !window.confirm("确认取消这一户的整单？ Cancel this household's whole order?")) return;
-    if (!confirming && !window.confirm("不采纳这条？订单保持原样。 Reject this line? The order stays as it is.")) return;
+    const line = card.querySelector(".raw").textContent;
+    if (confirming && card.dataset.kind === "cancel" &&
+        !await ask("确认取消这一户的整单？ Cancel this household's whole order?", {detail: line, choices: [["ok", "取消整单 cancel the order", "danger"]], cancel: "返回 back"})) return;
+    if (!confirming && !await ask("不采纳这条？订单保持原样。 Reject this line? The order stays as it is.", {detail: line, choices: [["ok", "不采纳 reject", "danger"]], cancel: "返回 back"})) return;
     await post(`/orders/${card.dataset.order}/${confirming ? "confirm" : "reject"}-change`, {line: card.dataset.entry});
     loadProposals();
   }));
@@ -133,8 +163,8 @@ async function loadBuy() {
   const open = r.orders.filter((o) => o.status === "requested");
   $("#buyorders").innerHTML = open.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
     o.lines.map((l) => `<div data-line="${esc(l.id)}">${esc(l.item)} ${l.quantity ?? ""}${esc(l.unit || "")} ` +
-      `¥<input class="price" inputmode="decimal" aria-label="价格 price"> <label><input type="checkbox" class="missing"> 缺货 out of stock</label></div>`).join("") +
-    `<button class="bought">已买 bought</button></div>`).join("") || "—";
+      (edit ? `¥<input class="price" inputmode="decimal" aria-label="价格 price"> <label><input type="checkbox" class="missing"> 缺货 out of stock</label>` : "") + `</div>`).join("") +
+    (edit ? `<button class="bought">已买 bought</button>` : "") + `</div>`).join("") || "—";
   $("#buyorders").querySelectorAll("button.bought").forEach((b) => b.addEventListener("click", async () => {
     const div = b.closest(".order");
     const lines = [...div.querySelectorAll("[data-line]")].map((d) => {
@@ -153,7 +183,7 @@ async function loadPack() {
   $("#packing").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ¥${o.total} · ${esc(status(o.status))}` +
     (o.missing ? ` <span class="flag">缺 ${esc(o.missing)}</span>` : "") +
     `<ul>${o.lines.map((l) => `<li>${esc(l.item)} ${l.bought_quantity ?? l.quantity ?? ""}${esc(l.unit || "")} ${l.price !== null ? "¥" + l.price : ""} ${l.missing ? "✗" : ""}</li>`).join("")}</ul>` +
-    (["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
+    (edit && ["bought", "partly_bought"].includes(o.status) ? `袋数 bags <input class="bags" value="1" size="2"> <button class="packed">已分装 packed</button>` : "") + `</div>`).join("") || "—";
   $("#labels").innerHTML = r.orders.filter((o) => o.status !== "refused").map((o) => `<div class="label"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")}` +
     `<span>${o.bags || 1} 袋 bags · ${esc(day())}</span></div>`).join("");
   $("#packing").querySelectorAll("button.packed").forEach((b) => b.addEventListener("click", async () => {
@@ -168,10 +198,11 @@ $("#printlabels").addEventListener("click", () => { $("#printlabels").href = "/b
 async function loadHandoff() {
   const r = await api("/handoff?date=" + day());
   $("#handofflist").innerHTML = r.orders.map((o) => `<div class="order" data-order="${esc(o.id)}"><b>${esc(o.label || o.room_text)}</b> ${esc(o.name || "")} · ${o.bags || 1} 袋 bags · ${esc(status(o.status))} ` +
-    `<input class="by" placeholder="送达人 by" size="8"> <button class="delivered">已送到门口 delivered</button></div>`).join("") || "全部送达 all delivered";
+    (edit ? `<label>送达人 delivered by <input class="by" value="${esc(me)}" size="8" maxlength="50" list="team-names"></label> <button class="delivered">已送到门口 delivered</button>` : "") + `</div>`).join("") || "全部送达 all delivered";
   $("#handofflist").querySelectorAll("button.delivered").forEach((b) => b.addEventListener("click", async () => {
-    const div = b.closest(".order");
-    await post(`/orders/${div.dataset.order}/delivered`, {by: div.querySelector(".by").value || "物业"});
+    const div = b.closest(".order"), by = div.querySelector(".by");
+    if (!by.value.trim()) { say("请填写送达人 say who delivered it: 送达人 delivered by", true); by.focus(); return; }
+    await post(`/orders/${div.dataset.order}/delivered`, {by: by.value.trim()});
     loadHandoff();
   }));
 }
@@ -181,7 +212,8 @@ async function loadMoney() {
   const r = await api("/ledger");
   $("#ledger").innerHTML = `<h3>谁欠谁 who owes whom · ¥${r.total_owed}</h3><table id="pairs"><thead><tr><th>房号 room</th><th>垫付人 paid by</th><th>应付 owes</th><th></th></tr></thead><tbody>` +
     (r.pairs.map((p) => `<tr data-household="${esc(p.household_id)}" data-volunteer="${esc(p.volunteer_id)}" data-owes="${p.owes}">` +
-      `<td>${esc(p.room)}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td><td><button class="repay" type="button">收到还款 repaid…</button></td></tr>`).join("") ||
+      `<td>${esc(p.room)}${p.household_id ? "" : ` <small class="flag">未登记 not registered</small>`}</td><td>${esc(p.name)}</td><td>¥${p.owes}</td>` +
+      `<td>${edit && p.household_id ? `<button class="repay" type="button">收到还款 repaid…</button>` : ""}</td></tr>`).join("") ||
       `<tr><td colspan="4">都已结清 all settled</td></tr>`) + `</tbody></table>` +
     `<h3>志愿者垫付 volunteers · 未还 ¥${r.total_outstanding}</h3><table>${r.volunteers.map((v) => `<tr><td>${esc(v.name)}</td><td>垫付 advanced ¥${v.advanced}</td><td>已还 repaid ¥${v.repaid}</td><td>未还 outstanding ¥${v.outstanding}</td></tr>`).join("")}</table>`;
   $("#ledger").querySelectorAll("button.repay").forEach((b) => b.addEventListener("click", () => {
@@ -192,7 +224,7 @@ async function loadMoney() {
     form.hidden = false; form.amount.focus();
   }));
 }
-$("#repayment").addEventListener("submit", async (e) => {
+on("#repayment", "submit", async (e) => {
   e.preventDefault();
   const form = e.target, amount = parseFloat(form.amount.value);
   if (!(amount > 0)) { say("请填写金额 enter the amount", true); form.amount.focus(); return; }
@@ -200,8 +232,8 @@ $("#repayment").addEventListener("submit", async (e) => {
   say(`已记录还款 ¥${amount} repayment recorded`);
   form.hidden = true; form.reset(); loadMoney();
 });
-$("#repaycancel").addEventListener("click", () => { $("#repayment").hidden = true; });
-$("#receipt").addEventListener("submit", async (e) => {
+on("#repaycancel", "click", () => { $("#repayment").hidden = true; });
+on("#receipt", "submit", async (e) => {
   e.preventDefault();
   const f = new FormData(e.target), file = f.get("photo");
   const body = {volunteer_id: f.get("volunteer_id"), amount: parseFloat(f.get("amount")), delivery_date: day()};

@@ -7,7 +7,7 @@
   const KIND = {quota_exceeded: "超出外出次数 quota exceeded", pass_misused: "作废/过期通行证 bad pass used",
                 out_twice: "两次外出未返回 out twice", duplicate_room: "同一房间登记两次 room registered twice"};
 
-  const {el, row, api, post, say, local} = window.Menwei;
+  const {el, row, api, post, say, local, ask} = window.Menwei;
   function query() {
     const p = new URLSearchParams();
     for (const k of ["from", "to"]) if (form.elements[k].value) p.set(k, form.elements[k].value);
@@ -22,8 +22,8 @@
     const only = form.elements.node.value;
     for (const n of body.nodes.filter((n) => !only || n.node_id === only)) {
       const spans = n.outages.map((o) => `${local(o.from)} – ${o.ongoing ? "至今 still offline" : local(o.to)} (${o.minutes} min)`);
-      const link = el("a", n.node_id + (n.label ? " " + n.label : ""));
-      link.href = "#"; link.dataset.node = n.node_id;
+      const link = el("a", n.place || n.node_id);  // the gate's name (place_name), its node id on hover
+      link.href = "#"; link.dataset.node = n.node_id; link.title = n.node_id;
       link.addEventListener("click", (ev) => { ev.preventDefault(); loadNodeDetail(n.node_id); });
       const tr = row([link, local(n.last_seen), el("span", spans.join("; ") || "—", spans.length ? "offline" : ""),
                       n.outages.reduce((a, o) => a + o.events_captured, 0), n.late.total,
@@ -39,7 +39,7 @@
     box.replaceChildren();
     const d = el("div", null, "detail");
     d.id = "outage-report";
-    d.append(el("h3", `断网报告 Outage report: ${r.node_id}`));
+    d.append(el("h3", `断网报告 Outage report: ${r.place || r.node_id}`));
     for (const o of r.outages) {
       d.append(el("p", `离线 offline ${local(o.from)} – ${o.ongoing ? "至今 now" : local(o.to)}: ` +
                        `${o.events_captured} 条登记 events captured`));
@@ -104,10 +104,15 @@
       } else if (canAct) {
         if (v.kind === "duplicate_room") {
           for (const h of v.households) {
-            const b = el("button", `保留 keep ${h.label || h.household_id.slice(0, 8)} (${h.registered_by || "?"})`);
+            const b = el("button", `保留 keep ${h.label || h.household_id.slice(0, 8)} (${h.registered_place || h.registered_by || "?"})`);
             b.className = "merge";
             b.addEventListener("click", async () => {
               const others = v.households.filter((x) => x.household_id !== h.household_id);
+              const kept = `${h.label || ""} (${h.registered_place || h.registered_by || "?"})`;
+              const gone = others.map((o) => `${o.label || ""} (${o.registered_place || o.registered_by || "?"})`).join("、");
+              if (!await ask(`合并为 ${kept}？ Merge into ${kept}?`, {detail: `${gone} 的住户、通行证、订单和车辆移到 ${kept}，不能撤销。 ` +
+                  `Residents, passes, orders and vehicles of ${gone} move over; this cannot be undone.`,
+                  choices: [["ok", "合并 merge", "danger"]], cancel: "返回 back"})) return;
               try {
                 for (const o of others) await post("/api/v1/households/merge", {keep: h.household_id, merge: o.household_id});
                 say("已合并 merged"); refresh();
@@ -126,7 +131,7 @@
         });
         action.append(note, b);
       }
-      const tr = row([local(v.at), KIND[v.kind] || v.kind, v.message, v.gates.join(", "), action]);
+      const tr = row([local(v.at), KIND[v.kind] || v.kind, v.message, (v.places || v.gates).join(", "), action]);
       tr.dataset.kind = v.kind; tr.dataset.key = v.key;
       tr.className = v.ack ? "" : "open";
       tbody.append(tr);

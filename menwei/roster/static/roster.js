@@ -8,7 +8,7 @@
     if (el.dataset.width) el.style.width = el.dataset.width + "%";
   });
 
-  const FIELDS = {name: "名称 name", kind: "类型 kind", node_id: "值守台电脑 desk computer", phone: "电话 phone",
+  const FIELDS = {name: "名称 name", kind: "类型 kind", node_id: "值守台电脑 desk computer", building_id: "楼栋 building", phone: "电话 phone",
                   organisation: "单位 organisation", start_date: "开始日期 from", days: "天数 days",
                   shift_hours: "每班小时 hours", first_hour: "首班几点 first shift at", volunteer_ids: "志愿者 volunteers"};
   async function send(url, data, done) {
@@ -33,6 +33,7 @@
     const d = new FormData(addPost);
     const data = {name: d.get("name").trim(), kind: d.get("kind")};
     if (d.get("node_id")) data.node_id = d.get("node_id");
+    if (d.get("building_id")) data.building_id = d.get("building_id");
     send("/api/v1/roster/posts", data, (b) => `已添加岗位 post added: ${b.name}`);
   });
   const addVol = document.getElementById("addvolunteer");

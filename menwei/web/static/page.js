@@ -43,11 +43,34 @@ window.Menwei = (() => {
     s.textContent = text;
     s.className = bad ? "error" : "";
   }
-  const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "";
+  // A stored UTC time in the compound's zone (TIMEZONE, on every page's <html>), whatever the browser's own zone.
+  const local = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false,
+    timeZone: document.documentElement.dataset.tz || "Asia/Shanghai"}) : "";
   // A button that prints its page (no inline handler: the pages' CSP forbids them).
   document.addEventListener("click", (e) => { if (e.target.closest("button[data-print]")) window.print(); });
   const $ = (selector) => document.querySelector(selector);
   // Text someone typed, made safe to put into markup (pages that build HTML strings use it for every value).
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
-  return {el, row, api, send, post, say, local, fieldNames, $, esc};
+  // Asks first, in the page's own dialog (never the browser's confirm): resolves with the value of the choice
+  // clicked, or null when cancelled (the cancel button, Escape). choices: [[value, label, "danger"?], …].
+  function ask(question, {detail = "", choices = [["ok", "确定 OK"]], cancel = "取消 cancel"} = {}) {
+    let dlg = document.getElementById("menwei-ask");
+    if (!dlg) { dlg = el("dialog", null, "menwei-ask"); dlg.id = "menwei-ask"; document.body.append(dlg); }
+    const form = el("form"), bar = el("div", null, "dlgbuttons");
+    form.method = "dialog";
+    form.append(el("p", question, "question"));
+    if (detail) form.append(el("p", detail, "what"));
+    for (const [value, label, cls] of choices) {
+      const b = el("button", label, cls); b.type = "submit"; b.value = value; bar.append(b);
+    }
+    const no = el("button", cancel, "cancel"); no.type = "submit"; no.value = ""; bar.append(no);
+    form.append(bar);
+    dlg.replaceChildren(form);
+    dlg.returnValue = "";
+    return new Promise((resolve) => {
+      dlg.addEventListener("close", () => resolve(dlg.returnValue || null), {once: true});
+      dlg.showModal(); no.focus();
+    });
+  }
+  return {el, row, api, send, post, say, local, fieldNames, $, esc, ask};
 })();
