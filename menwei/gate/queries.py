@@ -5,6 +5,7 @@ from flask import g, has_request_context
 from sync.tables import DELETED
 
 from menwei.gate.rules import COUNTED_OUTING_SQL, RULE_FIELDS, rules_in_force
+from menwei.runtime import runtime
 from menwei.store.queries import live_rows
 from menwei.times import iso, parse
 
